@@ -1,0 +1,80 @@
+"""The demo shop's StoreAdapter: how the personalization app reads this store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+
+from django.urls import Resolver404, resolve
+
+from personalization.adapters import OrderData, OrderLineData, ProductData, StoreAdapter
+
+from .models import Order, Product
+
+ORDER_CHUNK = 2000
+
+
+def product_data(product: Product) -> ProductData:
+    return ProductData(
+        id=str(product.pk),
+        title=product.name,
+        description=product.description,
+        category=product.category.name,
+        brand=product.brand,
+        price=product.price,
+        tags=tuple(product.tag_list),
+        in_stock=product.in_stock,
+        published=product.is_published,
+        url=product.get_absolute_url(),
+        image_url=product.image_url(1),
+    )
+
+
+class ShopAdapter(StoreAdapter):
+    def get_product(self, product_id: str) -> ProductData | None:
+        try:
+            product = Product.objects.select_related("category").get(pk=int(product_id))
+        except (Product.DoesNotExist, ValueError, TypeError):
+            return None
+        return product_data(product)
+
+    def get_products(self, product_ids: Iterable[str]) -> dict[str, ProductData]:
+        ids = [int(i) for i in product_ids if str(i).isdigit()]
+        products = Product.objects.select_related("category").filter(pk__in=ids)
+        return {str(p.pk): product_data(p) for p in products}
+
+    def iter_products(self) -> Iterator[ProductData]:
+        for product in Product.objects.select_related("category").order_by("pk").iterator(2000):
+            yield product_data(product)
+
+    def iter_orders(
+        self, since: dt.datetime | None = None, customer_id: str | None = None
+    ) -> Iterator[OrderData]:
+        orders = Order.objects.order_by("created_at", "pk").prefetch_related("lines")
+        if since is not None:
+            orders = orders.filter(created_at__gte=since)
+        if customer_id is not None:
+            orders = orders.filter(user_id=customer_id)
+        for order in orders.iterator(chunk_size=ORDER_CHUNK):
+            yield OrderData(
+                id=order.number,
+                customer_id=str(order.user_id) if order.user_id else None,
+                timestamp=order.created_at,
+                currency=order.currency,
+                lines=tuple(
+                    OrderLineData(str(line.product_id), line.quantity, line.line_total)
+                    for line in order.lines.all()
+                ),
+            )
+
+    def product_id_for_path(self, path: str) -> str | None:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            return None
+        if match.view_name != "shop:product":
+            return None
+        product_id = (
+            Product.objects.filter(slug=match.kwargs.get("slug")).values_list("pk", flat=True).first()
+        )
+        return str(product_id) if product_id is not None else None

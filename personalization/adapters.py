@@ -1,0 +1,142 @@
+"""The store adapter: the only way the app reads a store's catalog and orders.
+
+A store subclasses :class:`StoreAdapter`, implements the abstract methods with its own models and
+names the class in ``PERSONALIZATION["STORE_ADAPTER"]``. Everything the app needs from the store is
+returned as the plain dataclasses below, so the ML cores never see the store's ORM models.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .conf import load_component
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """What the app knows of one product (also the input of content-based features)."""
+
+    id: str
+    title: str
+    description: str = ""
+    category: str = ""
+    brand: str = ""
+    price: Decimal = Decimal("0")
+    tags: tuple[str, ...] = ()
+    in_stock: bool = True
+    published: bool = True
+    url: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    product_id: str
+    quantity: int
+    amount: Decimal  # line total in the order's currency
+
+
+@dataclass(frozen=True)
+class OrderData:
+    """An order with its lines. ``customer_id`` is the user's primary key as a string."""
+
+    id: str
+    customer_id: str | None
+    timestamp: dt.datetime
+    lines: tuple[OrderLineData, ...] = field(default_factory=tuple)
+    currency: str = ""
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0"))
+
+
+class StoreAdapter(abc.ABC):
+    """Read-only access to a store's products and orders. Ids are strings."""
+
+    @abc.abstractmethod
+    def get_product(self, product_id: str) -> ProductData | None:
+        """The product with this id, or ``None`` when there is none."""
+
+    def get_products(self, product_ids: Iterable[str]) -> dict[str, ProductData]:
+        """Products by id; unknown ids are left out. Override to fetch in one query."""
+        found = {}
+        for product_id in product_ids:
+            product = self.get_product(str(product_id))
+            if product is not None:
+                found[product.id] = product
+        return found
+
+    @abc.abstractmethod
+    def iter_products(self) -> Iterator[ProductData]:
+        """Every product of the catalog, published or not."""
+
+    @abc.abstractmethod
+    def iter_orders(
+        self, since: dt.datetime | None = None, customer_id: str | None = None
+    ) -> Iterator[OrderData]:
+        """Orders (oldest first) placed at or after ``since``, optionally of one customer."""
+
+    @abc.abstractmethod
+    def product_id_for_path(self, path: str) -> str | None:
+        """The id of the product whose page is at this URL path, if the path is a product page."""
+
+
+class EmptyStoreAdapter(StoreAdapter):
+    """The default adapter: a store with no products and no orders (the checks warn about it)."""
+
+    def get_product(self, product_id: str) -> ProductData | None:
+        return None
+
+    def iter_products(self) -> Iterator[ProductData]:
+        return iter(())
+
+    def iter_orders(
+        self, since: dt.datetime | None = None, customer_id: str | None = None
+    ) -> Iterator[OrderData]:
+        return iter(())
+
+    def product_id_for_path(self, path: str) -> str | None:
+        return None
+
+
+class InMemoryStoreAdapter(StoreAdapter):
+    """An adapter over lists held in memory, for tests and for stores without a database catalog.
+
+    Product pages are expected at ``url`` of each product.
+    """
+
+    def __init__(
+        self, products: Iterable[ProductData] = (), orders: Iterable[OrderData] = ()
+    ) -> None:
+        self.products = {p.id: p for p in products}
+        self.orders = sorted(orders, key=lambda o: o.timestamp)
+        self._by_url = {p.url: p.id for p in self.products.values() if p.url}
+
+    def get_product(self, product_id: str) -> ProductData | None:
+        return self.products.get(str(product_id))
+
+    def iter_products(self) -> Iterator[ProductData]:
+        return iter(list(self.products.values()))
+
+    def iter_orders(
+        self, since: dt.datetime | None = None, customer_id: str | None = None
+    ) -> Iterator[OrderData]:
+        for order in self.orders:
+            if since is not None and order.timestamp < since:
+                continue
+            if customer_id is not None and order.customer_id != str(customer_id):
+                continue
+            yield order
+
+    def product_id_for_path(self, path: str) -> str | None:
+        return self._by_url.get(path)
+
+
+def get_adapter() -> StoreAdapter:
+    """The configured store adapter (built once per settings value)."""
+    return load_component("STORE_ADAPTER")

@@ -1,0 +1,156 @@
+"""System checks for the ``PERSONALIZATION`` settings (ids ``personalization.E0xx`` / ``W0xx``).
+
+Wrong values are reported by ``manage.py check`` (and at ``runserver``/``migrate``) with a hint,
+rather than as a traceback at the first request.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import CONSENT_CATEGORIES, DEFAULTS, app_settings, split_import_spec
+
+POSITIVE_INTS = (
+    "VISITOR_COOKIE_AGE",
+    "SESSION_IDLE_TIMEOUT",
+    "BUFFER_FLUSH_SIZE",
+    "INGEST_MAX_EVENTS",
+    "INGEST_MAX_BATCH_BYTES",
+    "INGEST_MAX_EVENT_BYTES",
+    "VISITOR_TOKEN_MAX_AGE",
+    "CONSENT_COOKIE_AGE",
+)
+POSITIVE_NUMBERS = ("BUFFER_FLUSH_INTERVAL",)
+BOOLEANS = ("TRACKING_ENABLED", "CONSENT_REQUIRED", "HONOUR_GPC", "HONOUR_DNT")
+COOKIE_NAMES = ("VISITOR_COOKIE_NAME", "CONSENT_COOKIE_NAME")
+RATES = ("INGEST_RATE_PER_VISITOR", "INGEST_RATE_PER_IP")
+RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+COOKIE_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+# (setting, base class path) for the pluggable components.
+COMPONENTS = (
+    ("STORE_ADAPTER", "personalization.adapters.StoreAdapter", "personalization.E001"),
+    ("EVENT_BUFFER", "personalization.tracking.buffer.EventBuffer", "personalization.E002"),
+)
+
+
+def _error(setting: str, value: Any, why: str, hint: str, id: str) -> Error:
+    return Error(
+        f"PERSONALIZATION[{setting!r}] = {value!r}: {why}", hint=hint, id=id, obj="PERSONALIZATION"
+    )
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    messages: list = []
+    user = app_settings.user_settings()
+    if not isinstance(user, dict):
+        return [
+            Error(
+                "settings.PERSONALIZATION must be a dict.",
+                hint="Set PERSONALIZATION = {...} with the keys documented in docs/settings.md.",
+                id="personalization.E010",
+            )
+        ]
+    for key in app_settings.unknown_keys():
+        messages.append(
+            Warning(
+                f"PERSONALIZATION has an unknown key {key!r}; it is ignored.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="personalization.W001",
+            )
+        )
+    for name in POSITIVE_INTS:
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            messages.append(
+                _error(name, value, "must be a positive whole number.",
+                       f"The default is {DEFAULTS[name]!r}.", "personalization.E003")
+            )
+    for name in POSITIVE_NUMBERS:
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            messages.append(
+                _error(name, value, "must be a positive number.",
+                       f"The default is {DEFAULTS[name]!r}.", "personalization.E003")
+            )
+    for name in BOOLEANS:
+        value = getattr(app_settings, name)
+        if not isinstance(value, bool):
+            messages.append(
+                _error(name, value, "must be True or False.", f"The default is {DEFAULTS[name]!r}.",
+                       "personalization.E004")
+            )
+    for name in COOKIE_NAMES:
+        value = getattr(app_settings, name)
+        if not isinstance(value, str) or not COOKIE_RE.match(value):
+            messages.append(
+                _error(name, value, "is not a valid cookie name.",
+                       "Use letters, digits, '_' and '-' only.", "personalization.E005")
+            )
+    for name in RATES:
+        value = getattr(app_settings, name)
+        if not isinstance(value, str) or not RATE_RE.match(value):
+            messages.append(
+                _error(name, value, "is not a rate.", "Write it as '<number>/<s|min|hour|day>'.",
+                       "personalization.E006")
+            )
+    prefixes = app_settings.EXCLUDED_PATH_PREFIXES
+    if not isinstance(prefixes, list | tuple) or not all(
+        isinstance(p, str) and p.startswith("/") for p in prefixes
+    ):
+        messages.append(
+            _error("EXCLUDED_PATH_PREFIXES", prefixes, "must be a list of paths starting with '/'.",
+                   "For example ['/admin/', '/checkout/'].", "personalization.E007")
+        )
+    categories = app_settings.OPT_OUT_SIGNAL_CATEGORIES
+    if not isinstance(categories, list | tuple) or not set(categories) <= set(CONSENT_CATEGORIES[1:]):
+        messages.append(
+            _error("OPT_OUT_SIGNAL_CATEGORIES", categories,
+                   "must list consent categories other than 'necessary'.",
+                   f"Choose from {list(CONSENT_CATEGORIES[1:])}.", "personalization.E008")
+        )
+    messages.extend(_check_components())
+    return messages
+
+
+def _check_components() -> list:
+    messages: list = []
+    for name, base_path, error_id in COMPONENTS:
+        spec = getattr(app_settings, name)
+        try:
+            path, _kwargs = split_import_spec(spec)
+            cls = import_string(path)
+        except (ImportError, TypeError, ValueError) as exc:
+            messages.append(
+                _error(name, spec, f"cannot be imported ({exc}).",
+                       "Give the dotted path of a class, e.g. 'myshop.personalization.ShopAdapter', "
+                       "or a (path, kwargs) pair.", error_id)
+            )
+            continue
+        base = import_string(base_path)
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            messages.append(
+                _error(name, spec, f"is not a subclass of {base_path}.",
+                       f"Subclass {base_path} and implement its abstract methods.", error_id)
+            )
+        elif getattr(cls, "__abstractmethods__", None):
+            missing = ", ".join(sorted(cls.__abstractmethods__))
+            messages.append(
+                _error(name, spec, f"does not implement {missing}.",
+                       f"Implement the abstract methods of {base_path}.", error_id)
+            )
+    if app_settings.STORE_ADAPTER == DEFAULTS["STORE_ADAPTER"]:
+        messages.append(
+            Warning(
+                "No store adapter is configured: the app sees no products and no orders.",
+                hint="Write a StoreAdapter for your store (docs/adapter.md) and name it in "
+                "PERSONALIZATION['STORE_ADAPTER'].",
+                id="personalization.W002",
+            )
+        )
+    return messages

@@ -1,0 +1,100 @@
+"""The one settings object of the app.
+
+Every setting lives in the ``PERSONALIZATION`` dict of the project's settings. Values are read from
+``django.conf.settings`` on each access (never copied at import time), so ``override_settings`` works
+in tests. Objects built from dotted paths (the store adapter, the event buffer) are created once and
+dropped when the ``PERSONALIZATION`` setting changes.
+
+The defaults below are the documented reference; ``docs/settings.md`` explains each one.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # --- store ------------------------------------------------------------------------------
+    # Dotted path of the StoreAdapter subclass that reads the store's products and orders.
+    "STORE_ADAPTER": "personalization.adapters.EmptyStoreAdapter",
+    # --- tracking ---------------------------------------------------------------------------
+    "TRACKING_ENABLED": True,
+    "VISITOR_COOKIE_NAME": "p13n_vid",
+    "VISITOR_COOKIE_AGE": 60 * 60 * 24 * 365,  # seconds
+    "SESSION_IDLE_TIMEOUT": 30 * 60,  # seconds of inactivity that end a session
+    # Request paths that are never tracked (prefixes). STATIC_URL and MEDIA_URL are added.
+    "EXCLUDED_PATH_PREFIXES": ["/admin/", "/personalization/api/", "/favicon.ico", "/robots.txt"],
+    # Where events wait before the bulk insert: a dotted path, or (path, kwargs).
+    "EVENT_BUFFER": "personalization.tracking.buffer.InProcessBuffer",
+    "BUFFER_FLUSH_SIZE": 500,  # a flush task is queued when this many events wait
+    "BUFFER_FLUSH_INTERVAL": 5.0,  # seconds between scheduled flushes (Celery beat)
+    "INGEST_MAX_EVENTS": 500,
+    "INGEST_MAX_BATCH_BYTES": 500 * 1024,
+    "INGEST_MAX_EVENT_BYTES": 32 * 1024,
+    "INGEST_RATE_PER_VISITOR": "600/min",
+    "INGEST_RATE_PER_IP": "3000/min",
+    "VISITOR_TOKEN_MAX_AGE": 60 * 60 * 24,  # seconds a signed tracker token stays valid
+    # --- consent ----------------------------------------------------------------------------
+    # When True, nothing but `necessary` is allowed until the visitor has chosen.
+    "CONSENT_REQUIRED": True,
+    "CONSENT_COOKIE_NAME": "p13n_consent",
+    "CONSENT_COOKIE_AGE": 60 * 60 * 24 * 180,
+    # Treat `Sec-GPC: 1` and `DNT: 1` as an opt-out of these categories.
+    "HONOUR_GPC": True,
+    "HONOUR_DNT": True,
+    "OPT_OUT_SIGNAL_CATEGORIES": ["marketing"],
+}
+
+# Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.
+IMPORT_STRINGS: frozenset[str] = frozenset({"STORE_ADAPTER", "EVENT_BUFFER"})
+
+CONSENT_CATEGORIES: tuple[str, ...] = ("necessary", "analytics", "personalization", "marketing")
+
+
+class PersonalizationSettings:
+    """Attribute access to the merged settings: ``app_settings.SESSION_IDLE_TIMEOUT``."""
+
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(settings, "PERSONALIZATION", None) or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown PERSONALIZATION setting: {name!r}")
+        return self.user_settings().get(name, DEFAULTS[name])
+
+    def unknown_keys(self) -> list[str]:
+        return sorted(set(self.user_settings()) - set(DEFAULTS))
+
+
+app_settings = PersonalizationSettings()
+
+
+def split_import_spec(spec: Any) -> tuple[str, dict[str, Any]]:
+    """Accept ``"path.Class"`` or ``("path.Class", {kwargs})`` and return ``(path, kwargs)``."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, list | tuple) and len(spec) == 2 and isinstance(spec[0], str):
+        if isinstance(spec[1], dict):
+            return spec[0], dict(spec[1])
+    raise TypeError(f"expected a dotted path or a (path, kwargs) pair, got {spec!r}")
+
+
+@functools.cache
+def load_component(setting_name: str) -> Any:
+    """Build the object a dotted-path setting names, once per settings value."""
+    if setting_name not in IMPORT_STRINGS:
+        raise KeyError(setting_name)
+    path, kwargs = split_import_spec(getattr(app_settings, setting_name))
+    return import_string(path)(**kwargs)
+
+
+def _reset_components(*, setting: str, **_: Any) -> None:
+    if setting == "PERSONALIZATION":
+        load_component.cache_clear()
+
+
+setting_changed.connect(_reset_components)

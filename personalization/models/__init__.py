@@ -1,0 +1,5 @@
+"""The app's models, split by domain. Import them from here: ``from personalization.models import Event``."""
+
+from .tracking import Event, IdentityMerge, Session, Visitor
+
+__all__ = ["Event", "IdentityMerge", "Session", "Visitor"]

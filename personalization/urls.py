@@ -1,0 +1,7 @@
+"""URLs of the app. Include them under a prefix: ``path("personalization/", include("personalization.urls"))``."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "personalization"
+
+urlpatterns: list = []

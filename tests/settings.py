@@ -1,0 +1,19 @@
+"""Settings for the test suite: the demo shop's, made faster and isolated.
+
+With ``DATABASE_URL`` and ``REDIS_URL`` set (the second CI mode) the tests run on PostgreSQL and Redis,
+and the tests marked ``services`` go through a real Celery worker process.
+"""
+
+import os
+
+from demo_shop.settings import *  # noqa: F403
+from demo_shop.settings import CACHES, PERSONALIZATION, REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEBUG = False
+
+if REDIS_URL:
+    # Keep test keys apart from a demo running on the same Redis.
+    CACHES["default"]["KEY_PREFIX"] = "p13n-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+PERSONALIZATION = {**PERSONALIZATION}

@@ -1,4 +1,4 @@
-"""Celery application of the demo shop. Settings come from Django settings with the CELERY_ prefix."""
+"""Celery application of the demo shop; configured by the CELERY_* Django settings."""
 
 import os
 

@@ -1,8 +1,9 @@
 """Settings of the demo shop.
 
 Embedded default: SQLite, local-memory cache, Celery tasks run eagerly in the web process.
-``DATABASE_URL`` switches the database (PostgreSQL); ``REDIS_URL`` switches the cache to django-redis,
-the event buffer to a Redis list, and Celery to Redis as broker and result backend with real workers.
+``DATABASE_URL`` switches the database (PostgreSQL); ``REDIS_URL`` switches the cache to
+django-redis, the event buffer to a Redis list, and Celery to Redis (broker and result backend)
+with real workers.
 """
 
 import os

@@ -68,51 +68,87 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             messages.append(
-                _error(name, value, "must be a positive whole number.",
-                       f"The default is {DEFAULTS[name]!r}.", "personalization.E003")
+                _error(
+                    name,
+                    value,
+                    "must be a positive whole number.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E003",
+                )
             )
     for name in POSITIVE_NUMBERS:
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             messages.append(
-                _error(name, value, "must be a positive number.",
-                       f"The default is {DEFAULTS[name]!r}.", "personalization.E003")
+                _error(
+                    name,
+                    value,
+                    "must be a positive number.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E003",
+                )
             )
     for name in BOOLEANS:
         value = getattr(app_settings, name)
         if not isinstance(value, bool):
             messages.append(
-                _error(name, value, "must be True or False.", f"The default is {DEFAULTS[name]!r}.",
-                       "personalization.E004")
+                _error(
+                    name,
+                    value,
+                    "must be True or False.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E004",
+                )
             )
     for name in COOKIE_NAMES:
         value = getattr(app_settings, name)
         if not isinstance(value, str) or not COOKIE_RE.match(value):
             messages.append(
-                _error(name, value, "is not a valid cookie name.",
-                       "Use letters, digits, '_' and '-' only.", "personalization.E005")
+                _error(
+                    name,
+                    value,
+                    "is not a valid cookie name.",
+                    "Use letters, digits, '_' and '-' only.",
+                    "personalization.E005",
+                )
             )
     for name in RATES:
         value = getattr(app_settings, name)
         if not isinstance(value, str) or not RATE_RE.match(value):
             messages.append(
-                _error(name, value, "is not a rate.", "Write it as '<number>/<s|min|hour|day>'.",
-                       "personalization.E006")
+                _error(
+                    name,
+                    value,
+                    "is not a rate.",
+                    "Write it as '<number>/<s|min|hour|day>'.",
+                    "personalization.E006",
+                )
             )
     prefixes = app_settings.EXCLUDED_PATH_PREFIXES
     if not isinstance(prefixes, list | tuple) or not all(
         isinstance(p, str) and p.startswith("/") for p in prefixes
     ):
         messages.append(
-            _error("EXCLUDED_PATH_PREFIXES", prefixes, "must be a list of paths starting with '/'.",
-                   "For example ['/admin/', '/checkout/'].", "personalization.E007")
+            _error(
+                "EXCLUDED_PATH_PREFIXES",
+                prefixes,
+                "must be a list of paths starting with '/'.",
+                "For example ['/admin/', '/checkout/'].",
+                "personalization.E007",
+            )
         )
     categories = app_settings.OPT_OUT_SIGNAL_CATEGORIES
-    if not isinstance(categories, list | tuple) or not set(categories) <= set(CONSENT_CATEGORIES[1:]):
+    if not isinstance(categories, list | tuple) or not set(categories) <= set(
+        CONSENT_CATEGORIES[1:]
+    ):
         messages.append(
-            _error("OPT_OUT_SIGNAL_CATEGORIES", categories,
-                   "must list consent categories other than 'necessary'.",
-                   f"Choose from {list(CONSENT_CATEGORIES[1:])}.", "personalization.E008")
+            _error(
+                "OPT_OUT_SIGNAL_CATEGORIES",
+                categories,
+                "must list consent categories other than 'necessary'.",
+                f"Choose from {list(CONSENT_CATEGORIES[1:])}.",
+                "personalization.E008",
+            )
         )
     messages.extend(_check_components())
     return messages
@@ -127,24 +163,39 @@ def _check_components() -> list:
             cls = import_string(path)
         except (ImportError, TypeError, ValueError) as exc:
             messages.append(
-                _error(name, spec, f"cannot be imported ({exc}).",
-                       "Give the dotted path of a class, e.g. 'myshop.personalization.ShopAdapter', "
-                       "or a (path, kwargs) pair.", error_id)
+                _error(
+                    name,
+                    spec,
+                    f"cannot be imported ({exc}).",
+                    "Give the dotted path of a class, e.g. 'myshop.personalization.ShopAdapter', "
+                    "or a (path, kwargs) pair.",
+                    error_id,
+                )
             )
             continue
         base = import_string(base_path)
         if not (isinstance(cls, type) and issubclass(cls, base)):
             messages.append(
-                _error(name, spec, f"is not a subclass of {base_path}.",
-                       f"Subclass {base_path} and implement its abstract methods.", error_id)
+                _error(
+                    name,
+                    spec,
+                    f"is not a subclass of {base_path}.",
+                    f"Subclass {base_path} and implement its abstract methods.",
+                    error_id,
+                )
             )
         elif getattr(cls, "__abstractmethods__", None):
             missing = ", ".join(sorted(cls.__abstractmethods__))
             messages.append(
-                _error(name, spec, f"does not implement {missing}.",
-                       f"Implement the abstract methods of {base_path}.", error_id)
+                _error(
+                    name,
+                    spec,
+                    f"does not implement {missing}.",
+                    f"Implement the abstract methods of {base_path}.",
+                    error_id,
+                )
             )
-    if app_settings.STORE_ADAPTER == DEFAULTS["STORE_ADAPTER"]:
+    if DEFAULTS["STORE_ADAPTER"] == app_settings.STORE_ADAPTER:
         messages.append(
             Warning(
                 "No store adapter is configured: the app sees no products and no orders.",

@@ -1,9 +1,9 @@
 """The one settings object of the app.
 
-Every setting lives in the ``PERSONALIZATION`` dict of the project's settings. Values are read from
-``django.conf.settings`` on each access (never copied at import time), so ``override_settings`` works
-in tests. Objects built from dotted paths (the store adapter, the event buffer) are created once and
-dropped when the ``PERSONALIZATION`` setting changes.
+Every setting lives in the ``PERSONALIZATION`` dict of the project's settings. Values are read
+from ``django.conf.settings`` on each access (never copied at import time), so
+``override_settings`` works in tests. Objects built from dotted paths (the store adapter, the
+event buffer) are created once and dropped when the ``PERSONALIZATION`` setting changes.
 
 The defaults below are the documented reference; ``docs/settings.md`` explains each one.
 """
@@ -77,9 +77,13 @@ def split_import_spec(spec: Any) -> tuple[str, dict[str, Any]]:
     """Accept ``"path.Class"`` or ``("path.Class", {kwargs})`` and return ``(path, kwargs)``."""
     if isinstance(spec, str):
         return spec, {}
-    if isinstance(spec, list | tuple) and len(spec) == 2 and isinstance(spec[0], str):
-        if isinstance(spec[1], dict):
-            return spec[0], dict(spec[1])
+    if (
+        isinstance(spec, list | tuple)
+        and len(spec) == 2
+        and isinstance(spec[0], str)
+        and isinstance(spec[1], dict)
+    ):
+        return spec[0], dict(spec[1])
     raise TypeError(f"expected a dotted path or a (path, kwargs) pair, got {spec!r}")
 
 

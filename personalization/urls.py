@@ -1,4 +1,4 @@
-"""URLs of the app. Include them under a prefix: ``path("personalization/", include("personalization.urls"))``."""
+"""URLs of the app: ``path("personalization/", include("personalization.urls"))``."""
 
 from django.urls import path  # noqa: F401
 

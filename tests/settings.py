@@ -1,7 +1,7 @@
 """Settings for the test suite: the demo shop's, made faster and isolated.
 
-With ``DATABASE_URL`` and ``REDIS_URL`` set (the second CI mode) the tests run on PostgreSQL and Redis,
-and the tests marked ``services`` go through a real Celery worker process.
+With ``DATABASE_URL`` and ``REDIS_URL`` set (the second CI mode) the tests run on PostgreSQL and
+Redis, and the tests marked ``services`` go through a real Celery worker process.
 """
 
 import os

@@ -75,6 +75,8 @@ class ShopAdapter(StoreAdapter):
         if match.view_name != "shop:product":
             return None
         product_id = (
-            Product.objects.filter(slug=match.kwargs.get("slug")).values_list("pk", flat=True).first()
+            Product.objects.filter(slug=match.kwargs.get("slug"))
+            .values_list("pk", flat=True)
+            .first()
         )
         return str(product_id) if product_id is not None else None

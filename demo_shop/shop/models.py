@@ -15,7 +15,9 @@ class Category(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
-    colour = models.CharField(max_length=7, default="#4a6fa5", help_text="Placeholder image colour.")
+    colour = models.CharField(
+        max_length=7, default="#4a6fa5", help_text="Placeholder image colour."
+    )
 
     class Meta:
         verbose_name_plural = "categories"
@@ -98,25 +100,39 @@ class CustomerProfile(models.Model):
 
 class Review(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
-    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     title = models.CharField(max_length=120, blank=True)
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["product", "user"], name="one_review_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "user"], name="one_review_per_user")
+        ]
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★ {self.product} by {self.user}"
 
 
 class WishlistItem(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wishlist")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wishlist"
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "product"], name="wishlist_once")]
         ordering = ["-added_at"]
+
+    def __str__(self) -> str:
+        return f"{self.product} in {self.user}'s wishlist"
 
 
 class Cart(models.Model):
@@ -126,7 +142,11 @@ class Cart(models.Model):
     STATUSES = [(OPEN, "Open"), (ORDERED, "Ordered"), (ABANDONED, "Abandoned")]
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="carts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="carts",
     )
     session_key = models.CharField(max_length=40, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=STATUSES, default=OPEN)
@@ -152,7 +172,12 @@ class CartItem(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["cart", "product"], name="cart_product_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="cart_product_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product}"
 
     @property
     def line_total(self) -> Decimal:
@@ -162,7 +187,11 @@ class CartItem(models.Model):
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
     )
     email = models.EmailField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -190,3 +219,6 @@ class OrderLine(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["product", "order"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} in {self.order_id}"

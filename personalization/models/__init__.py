@@ -1,4 +1,4 @@
-"""The app's models, split by domain. Import them from here: ``from personalization.models import Event``."""
+"""The app's models, split by domain: ``from personalization.models import Event``."""
 
 from .tracking import Event, IdentityMerge, Session, Visitor
 

@@ -85,7 +85,10 @@ class Session(models.Model):
     class Meta:
         verbose_name = _("session")
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["visitor", "started_at"]), models.Index(fields=["user", "started_at"])]
+        indexes = [
+            models.Index(fields=["visitor", "started_at"]),
+            models.Index(fields=["user", "started_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.visitor_id} @ {self.started_at:%Y-%m-%d %H:%M}"

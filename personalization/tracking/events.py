@@ -113,7 +113,7 @@ def utm_from_query(query: str) -> dict[str, str]:
 
 
 def plausible_time(client_ts: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:
-    """The client time when it lies in the trusted window around the server time, else the latter."""
+    """The client time when it lies in the trusted window around the server time."""
     if client_ts is None:
         return received_at
     if received_at - MAX_CLIENT_LAG <= client_ts <= received_at + MAX_CLIENT_LEAD:

@@ -36,8 +36,15 @@ EVENT_NAMES: tuple[str, ...] = (
 
 # Events that concern one product and must carry its id.
 PRODUCT_EVENTS: frozenset[str] = frozenset(
-    {PRODUCT_VIEW, PRODUCT_CLICK, IMAGE_VIEW, ADD_TO_CART, REMOVE_FROM_CART, WISHLIST_ADD,
-     WISHLIST_REMOVE}
+    {
+        PRODUCT_VIEW,
+        PRODUCT_CLICK,
+        IMAGE_VIEW,
+        ADD_TO_CART,
+        REMOVE_FROM_CART,
+        WISHLIST_ADD,
+        WISHLIST_REMOVE,
+    }
 )
 
 ALIASES: dict[str, str] = {

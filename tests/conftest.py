@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# The Celery worker fixture of the tests marked ``services``.
+pytest_plugins = ["tests.services"]
+
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
 

@@ -5,6 +5,7 @@ Redis, and the tests marked ``services`` go through a real Celery worker process
 """
 
 import os
+import uuid
 
 from demo_shop.settings import *  # noqa: F403
 from demo_shop.settings import CACHES, PERSONALIZATION, REDIS_URL
@@ -15,5 +16,8 @@ DEBUG = False
 if REDIS_URL:
     # Keep test keys apart from a demo running on the same Redis.
     CACHES["default"]["KEY_PREFIX"] = "p13n-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # A queue of this test run's own, so that no other worker on the same Redis (a demo's, another
+    # run's) takes its tasks. The services fixture starts its worker with CELERY_QUEUE set to it.
+    CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE") or f"p13n-test-{uuid.uuid4().hex}"
 
 PERSONALIZATION = {**PERSONALIZATION}

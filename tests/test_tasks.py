@@ -1,0 +1,28 @@
+"""Celery tasks run in the embedded mode (eagerly, in this process)."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import pytest
+
+from personalization.tasks import check_health
+
+
+@pytest.mark.django_db
+def test_check_health_reports_database_and_cache() -> None:
+    payload = check_health.delay().get(timeout=10)
+    assert payload["database"] is True
+    assert payload["cache"] is True
+    assert payload["pid"] > 0
+    assert payload["hostname"]
+
+
+@pytest.mark.django_db
+def test_check_health_reports_a_failing_cache_instead_of_raising() -> None:
+    with mock.patch("personalization.tasks.cache.set", side_effect=ConnectionError("down")):
+        payload = check_health()
+    assert payload["cache"] is False
+    assert payload["database"] is True
+    assert payload["pid"] == os.getpid()

@@ -1,4 +1,4 @@
-"""Celery tasks run in the embedded mode (eagerly, in this process)."""
+"""Celery tasks, run in this process (``apply``); tests/test_services.py runs them in a worker."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from personalization.tasks import check_health
 
 @pytest.mark.django_db
 def test_check_health_reports_database_and_cache() -> None:
-    payload = check_health.delay().get(timeout=10)
+    payload = check_health.apply().get()
     assert payload["database"] is True
     assert payload["cache"] is True
     assert payload["pid"] > 0

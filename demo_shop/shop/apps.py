@@ -6,3 +6,7 @@ class ShopConfig(AppConfig):
     label = "shop"
     verbose_name = "Demo shop"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Importing the module connects its receivers (cart adoption at log-in, cache clearing).
+        from . import signals  # noqa: F401

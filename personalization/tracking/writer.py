@@ -1,0 +1,317 @@
+"""Bulk, idempotent writes of clean events (see ``events.py`` for the event dict).
+
+:func:`write_events` turns a batch of clean events into rows with a handful of queries whatever
+the batch size: it creates the missing ``Visitor`` rows (by ``vid``) and ``Session`` rows (from
+the first event of each session: landing path, referrer, UTM fields, device), advances the
+sessions' end and event count and the visitors' last-seen time, and inserts the events with
+``ignore_conflicts`` on the unique ``event_id``, so a batch written twice is stored once.
+
+User agents are parsed (cached) into device type, browser and OS, and never stored. An event
+without a user takes the user of its visitor, so events flushed after a log-in merge join the
+user too. Events that do not follow the contract are dropped, counted and logged, rather than
+blocking the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
+from .names import canonical_name
+from .useragent import DeviceInfo, parse_user_agent
+
+logger = logging.getLogger(__name__)
+
+SOURCES = frozenset(key for key, _label in EVENT_SOURCES)
+INSERT_BATCH = 500
+MAX_VID = 32
+MAX_PRODUCT_ID = 64
+MAX_PATH = 2048
+MAX_REFERRER = 512
+MAX_HOST = 255
+MAX_UA = 512
+MAX_UTM = 128
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: events stored, events already stored (or repeated in the batch), and
+    events dropped because they do not follow the clean event contract."""
+
+    stored: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+
+
+@dataclass(slots=True)
+class _Row:
+    event_id: uuid.UUID
+    name: str
+    vid: str | None
+    user_id: Any
+    session_id: uuid.UUID | None
+    product_id: str
+    properties: dict[str, Any]
+    path: str
+    referrer: str
+    referrer_host: str
+    utm: dict[str, str]
+    device: DeviceInfo
+    occurred_at: dt.datetime
+    client_ts: dt.datetime | None
+    received_at: dt.datetime
+    source: str
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"timestamp expected, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _text(value: Any, limit: int) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
+    name = canonical_name(raw["name"])
+    if name is None:
+        raise ValueError(f"unknown event name {raw['name']!r}")
+    source = raw.get("source") or "server"
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    vid = raw.get("vid") or None
+    if vid is not None and (not isinstance(vid, str) or len(vid) > MAX_VID):
+        raise ValueError(f"vid must be a string of at most {MAX_VID} characters")
+    user_id = raw.get("user_id")
+    if user_id is not None:
+        user_id = user_pk.to_python(user_id)
+    session_id = raw.get("session_id")
+    session_id = uuid.UUID(str(session_id)) if session_id and vid else None
+    properties = raw.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise TypeError("properties must be a dict")
+    utm = raw.get("utm") or {}
+    occurred_at = _timestamp(raw["occurred_at"])
+    client_ts = raw.get("client_ts")
+    received_at = raw.get("received_at")
+    return _Row(
+        event_id=uuid.UUID(str(raw["event_id"])),
+        name=name,
+        vid=vid,
+        user_id=user_id,
+        session_id=session_id,
+        product_id=_text(raw.get("product_id"), MAX_PRODUCT_ID),
+        properties=properties,
+        path=_text(raw.get("path"), MAX_PATH),
+        referrer=_text(raw.get("referrer"), MAX_REFERRER),
+        referrer_host=_text(raw.get("referrer_host"), MAX_HOST),
+        utm={key: _text(utm.get(key), MAX_UTM) for key in ("source", "medium", "campaign")},
+        device=parse_user_agent(_text(raw.get("ua"), MAX_UA)),
+        occurred_at=occurred_at,
+        client_ts=_timestamp(client_ts) if client_ts else None,
+        received_at=_timestamp(received_at) if received_at else occurred_at,
+        source=source,
+    )
+
+
+def write_events(events: Iterable[Mapping[str, Any]]) -> WriteResult:
+    """Store clean events in bulk, in one transaction; safe to repeat with the same events.
+
+    ``stored`` counts the events that were new when the batch was read; two writers racing on the
+    same events may both count one, but it is stored once.
+    """
+    user_pk = get_user_model()._meta.pk
+    rows: list[_Row] = []
+    seen: set[uuid.UUID] = set()
+    duplicates = invalid = 0
+    first_problem = ""
+    for raw in events:
+        try:
+            row = _prepare(raw, user_pk)
+        except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
+            invalid += 1
+            first_problem = first_problem or f"{type(exc).__name__}: {exc}"
+            continue
+        if row.event_id in seen:
+            duplicates += 1
+            continue
+        seen.add(row.event_id)
+        rows.append(row)
+    if invalid:
+        logger.warning("Dropped %d invalid events (first: %s)", invalid, first_problem)
+    if not rows:
+        return WriteResult(duplicates=duplicates, invalid=invalid)
+
+    with transaction.atomic():
+        existing = set(
+            Event.objects.filter(event_id__in=[row.event_id for row in rows]).values_list(
+                "event_id", flat=True
+            )
+        )
+        if existing:
+            rows = [row for row in rows if row.event_id not in existing]
+            duplicates += len(existing)
+        if rows:
+            _drop_unknown_users(rows)
+            visitors = _upsert_visitors(rows)
+            for row in rows:
+                if row.user_id is None and row.vid is not None:
+                    row.user_id = visitors[row.vid].user_id
+            sessions = _upsert_sessions(rows, visitors)
+            Event.objects.bulk_create(
+                [_event(row, visitors, sessions) for row in rows],
+                ignore_conflicts=True,
+                batch_size=INSERT_BATCH,
+            )
+    return WriteResult(stored=len(rows), duplicates=duplicates, invalid=invalid)
+
+
+def _drop_unknown_users(rows: list[_Row]) -> None:
+    """Forget user ids that no longer exist (a deleted account is not brought back by events)."""
+    ids = {row.user_id for row in rows if row.user_id is not None}
+    if not ids:
+        return
+    found = set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
+    for row in rows:
+        if row.user_id is not None and row.user_id not in found:
+            row.user_id = None
+
+
+def _fetch_visitors(vids: list[str]) -> dict[str, Visitor]:
+    # Row locks (PostgreSQL) order this write after a concurrent identity merge of the same
+    # visitor, so its events take the user the merge gave the visitor.
+    visitors = (
+        Visitor.objects.select_for_update()
+        .filter(vid__in=vids)
+        .only("id", "vid", "user_id", "first_seen", "last_seen")
+        .order_by("pk")
+    )
+    return {visitor.vid: visitor for visitor in visitors}
+
+
+def _upsert_visitors(rows: list[_Row]) -> dict[str, Visitor]:
+    by_vid: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.vid is not None:
+            by_vid[row.vid].append(row)
+    if not by_vid:
+        return {}
+    vids = sorted(by_vid)
+    visitors = _fetch_visitors(vids)
+    missing = [vid for vid in vids if vid not in visitors]
+    if missing:
+        Visitor.objects.bulk_create(
+            [
+                Visitor(
+                    vid=vid,
+                    # A browser first seen while its user is logged in belongs to that user.
+                    user_id=next((r.user_id for r in by_vid[vid] if r.user_id is not None), None),
+                    first_seen=min(r.occurred_at for r in by_vid[vid]),
+                    last_seen=max(r.occurred_at for r in by_vid[vid]),
+                )
+                for vid in missing
+            ],
+            ignore_conflicts=True,
+        )
+        visitors.update(_fetch_visitors(missing))
+    changed = []
+    for vid, visitor in visitors.items():
+        first = min(r.occurred_at for r in by_vid[vid])
+        last = max(r.occurred_at for r in by_vid[vid])
+        if first < visitor.first_seen or last > visitor.last_seen:
+            visitor.first_seen = min(first, visitor.first_seen)
+            visitor.last_seen = max(last, visitor.last_seen)
+            changed.append(visitor)
+    if changed:
+        Visitor.objects.bulk_update(changed, ["first_seen", "last_seen"])
+    return visitors
+
+
+def _upsert_sessions(rows: list[_Row], visitors: dict[str, Visitor]) -> set[uuid.UUID]:
+    """Create or advance the batch's sessions; return the ids that exist afterwards."""
+    by_session: dict[uuid.UUID, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.session_id is not None:
+            by_session[row.session_id].append(row)
+    if not by_session:
+        return set()
+    ids = sorted(by_session)
+    existing = {
+        session.id: session
+        for session in Session.objects.select_for_update()
+        .filter(id__in=ids)
+        .only("id", "user_id", "started_at", "ended_at", "event_count")
+        .order_by("id")
+    }
+    created, changed = [], []
+    for session_id in ids:
+        group = by_session[session_id]
+        first = min(group, key=lambda r: r.occurred_at)
+        end = max(r.occurred_at for r in group)
+        user_id = next((r.user_id for r in group if r.user_id is not None), None)
+        session = existing.get(session_id)
+        if session is None:
+            created.append(
+                Session(
+                    id=session_id,
+                    visitor_id=visitors[first.vid].pk,
+                    user_id=user_id,
+                    started_at=first.occurred_at,
+                    ended_at=end,
+                    landing_path=first.path,
+                    referrer=first.referrer,
+                    utm_source=first.utm["source"],
+                    utm_medium=first.utm["medium"],
+                    utm_campaign=first.utm["campaign"],
+                    device_type=first.device.device_type,
+                    browser=first.device.browser,
+                    os=first.device.os,
+                    event_count=len(group),
+                )
+            )
+        else:
+            session.started_at = min(session.started_at, first.occurred_at)
+            session.ended_at = max(session.ended_at, end)
+            session.event_count += len(group)
+            if session.user_id is None:
+                session.user_id = user_id
+            changed.append(session)
+    if created:
+        Session.objects.bulk_create(created, ignore_conflicts=True)
+    if changed:
+        Session.objects.bulk_update(changed, ["started_at", "ended_at", "event_count", "user"])
+    return set(ids)
+
+
+def _event(row: _Row, visitors: dict[str, Visitor], sessions: set[uuid.UUID]) -> Event:
+    return Event(
+        event_id=row.event_id,
+        name=row.name,
+        visitor_id=visitors[row.vid].pk if row.vid is not None else None,
+        user_id=row.user_id,
+        session_id=row.session_id if row.session_id in sessions else None,
+        product_id=row.product_id,
+        properties=row.properties,
+        path=row.path,
+        referrer_host=row.referrer_host,
+        device_type=row.device.device_type,
+        browser=row.device.browser,
+        os=row.device.os,
+        source=row.source,
+        occurred_at=row.occurred_at,
+        client_ts=row.client_ts,
+        received_at=row.received_at,
+    )

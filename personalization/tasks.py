@@ -16,6 +16,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import connection
 
+from .tracking.collect import flush_buffer
+from .tracking.identity import link_visitor
+
 logger = logging.getLogger(__name__)
 
 
@@ -62,3 +65,26 @@ def _cache_round_trips() -> bool:
         logger.exception("Health check: the cache did not answer")
         return False
     return found == "ok"
+
+
+@shared_task(name="personalization.flush_events")
+def flush_events() -> int | None:
+    """Write the buffered events in bulk and remove them from the buffer.
+
+    Runs on the beat schedule (every ``BUFFER_FLUSH_INTERVAL`` seconds) and when
+    ``BUFFER_FLUSH_SIZE`` events wait. Returns the number of events stored, or None when another
+    flush of the same buffer was running. Events leave the buffer only after they are committed,
+    and a repeated write stores nothing twice, so a retry or a worker stopped mid-flush loses
+    nothing and duplicates nothing.
+    """
+    result = flush_buffer()
+    return None if result is None else result.stored
+
+
+@shared_task(name="personalization.merge_visitor")
+def merge_visitor(vid: str, user_id: int) -> int | None:
+    """Join an anonymous visitor's history to a user (queued at log-in); see
+    :func:`personalization.tracking.identity.link_visitor`. Returns the id of the recorded
+    ``IdentityMerge``, or None when there was nothing to merge."""
+    merge = link_visitor(vid, user_id)
+    return None if merge is None else merge.pk

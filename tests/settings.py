@@ -21,3 +21,15 @@ if REDIS_URL:
     CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE") or f"p13n-test-{uuid.uuid4().hex}"
 
 PERSONALIZATION = {**PERSONALIZATION}
+if REDIS_URL:
+    # This run's own event list, flushed by this run's worker (it shares the queue's name).
+    PERSONALIZATION["EVENT_BUFFER"] = (
+        "personalization.tracking.buffer.RedisBuffer",
+        {"key": f"{CELERY_TASK_DEFAULT_QUEUE}:events"},
+    )
+else:
+    # No flusher thread: a test writes buffered events when it calls flush_events().
+    PERSONALIZATION["EVENT_BUFFER"] = (
+        "personalization.tracking.buffer.InProcessBuffer",
+        {"background": False},
+    )

@@ -38,6 +38,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "personalization.middleware.TrackingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -138,6 +139,14 @@ PERSONALIZATION = {
 }
 if REDIS_URL:
     PERSONALIZATION["EVENT_BUFFER"] = "personalization.tracking.buffer.RedisBuffer"
+
+CELERY_BEAT_SCHEDULE = {
+    # Bulk-write the buffered events every BUFFER_FLUSH_INTERVAL seconds (the app's default: 5).
+    "personalization-flush-events": {
+        "task": "personalization.flush_events",
+        "schedule": PERSONALIZATION.get("BUFFER_FLUSH_INTERVAL", 5.0),
+    },
+}
 
 LOGGING = {
     "version": 1,

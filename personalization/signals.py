@@ -1,1 +1,50 @@
 """Signal receivers of the app; connected by importing this module in AppConfig.ready()."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import transaction
+from django.dispatch import receiver
+
+from .models.tracking import Visitor
+from .tasks import merge_visitor
+
+logger = logging.getLogger(__name__)
+
+
+def _queue_merge(vid: str, user_id: Any) -> None:
+    merge_visitor.delay(vid, user_id)
+
+
+@receiver(user_logged_in, dispatch_uid="personalization.link_visitor_on_login")
+def link_visitor_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Queue the merge of the browser's visitor into the user who just logged in.
+
+    The merge runs in a task (eagerly in the embedded mode) after the current transaction
+    commits, so that a user created in the same request is visible to the worker. A visitor that
+    already belongs to another account is not merged: the browser gets a new visitor instead.
+    """
+    context = getattr(request, "personalization", None)
+    vid = context.known_vid if context is not None else None
+    if vid is None:
+        # No consent, or a browser without history: the user's next events carry the user and
+        # the writer gives the new visitor to that user.
+        return
+    owner = Visitor.objects.filter(vid=vid).values_list("user_id", flat=True).first()
+    if owner is not None and owner != user.pk:
+        context.rotate()
+        return
+    transaction.on_commit(functools.partial(_queue_merge, vid, user.pk), robust=True)
+
+
+@receiver(user_logged_out, dispatch_uid="personalization.new_visitor_on_logout")
+def new_visitor_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Start a new anonymous visitor (and session) after log-out, so that what happens next in
+    this browser is not added to the account that just left."""
+    context = getattr(request, "personalization", None)
+    if context is not None:
+        context.rotate()

@@ -1,7 +1,9 @@
 """URLs of the app: ``path("personalization/", include("personalization.urls"))``."""
 
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "personalization"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("api/", include("personalization.api.urls")),
+]

@@ -1,0 +1,12 @@
+"""API routes, included by ``personalization.urls`` under ``api/``."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from .views import EventIngestView, VisitorTokenView
+
+urlpatterns = [
+    path("events/", EventIngestView.as_view(), name="api-events"),
+    path("token/", VisitorTokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

@@ -12,6 +12,10 @@ from demo_shop.settings import CACHES, PERSONALIZATION, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
+# WhiteNoise serves static files from the source folders, as under runserver, instead of warning
+# in every test that STATIC_ROOT was never collected.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 if REDIS_URL:
     # Keep test keys apart from a demo running on the same Redis.

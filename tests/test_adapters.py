@@ -6,16 +6,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from demo_shop.shop.adapter import ShopAdapter
-from demo_shop.shop.models import Category, Order, OrderLine, Product
+from demo_shop.shop.models import Order, OrderLine, Product
 from personalization.adapters import (
     InMemoryStoreAdapter,
     OrderData,
     OrderLineData,
     ProductData,
 )
+from tests.factories import make_category, make_product, make_user
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -99,30 +99,20 @@ def test_memory_product_for_path(memory: InMemoryStoreAdapter) -> None:
 
 @pytest.fixture
 def shop(db) -> dict:
-    kitchen = Category.objects.create(name="Kitchen", slug="kitchen")
-    teapot = Product.objects.create(
-        sku="TEA-1",
-        name="Teapot",
-        slug="teapot",
+    kitchen = make_category("Kitchen")
+    teapot = make_product(
+        "Teapot",
         category=kitchen,
+        slug="teapot",
         brand="Brewco",
         description="Holds four cups.",
-        price=Decimal("24.00"),
+        price="24.00",
         stock=3,
         tags="tea, ceramic ,",
     )
-    kettle = Product.objects.create(
-        sku="KET-1",
-        name="Kettle",
-        slug="kettle",
-        category=kitchen,
-        price=Decimal("35.50"),
-        stock=0,
-        is_published=False,
-    )
-    users = get_user_model().objects
-    ann = users.create_user("ann", "ann@example.com", "pw")
-    bob = users.create_user("bob", "bob@example.com", "pw")
+    kettle = make_product("Kettle", category=kitchen, price="35.50", stock=0, is_published=False)
+    ann = make_user("ann")
+    bob = make_user("bob")
 
     def order(number: str, user, days: int, lines: list[tuple[Product, int]]) -> Order:
         placed = Order.objects.create(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,30 @@ def page(browser, live_server) -> Iterator:
     page = context.new_page()
     yield page
     context.close()
+
+
+@dataclass
+class PageLog:
+    """What went wrong on a page: answers of 400 or more, and script errors."""
+
+    failed_responses: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page_log(page) -> PageLog:
+    """Record the failed requests (pages, styles, scripts, images) and script errors of ``page``."""
+    log = PageLog()
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            log.failed_responses.append(f"{response.status} {response.url}")
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            log.errors.append(message.text)
+
+    page.on("response", on_response)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: log.errors.append(str(error)))
+    return log

@@ -6,45 +6,35 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from demo_shop.shop.models import Category, Order, Product
+from demo_shop.shop.models import Order
+from tests.e2e.conftest import PageLog
+from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def catalog() -> dict:
-    kitchen = Category.objects.create(name="Kitchen", slug="kitchen")
-    Category.objects.create(name="Garden", slug="garden")
-    teapot = Product.objects.create(
-        sku="TEA-1",
-        name="Brown Betty Teapot",
+    kitchen = make_category("Kitchen")
+    make_category("Garden")
+    teapot = make_product(
+        "Brown Betty Teapot",
+        category=kitchen,
         slug="brown-betty-teapot",
-        category=kitchen,
-        brand="Brewco",
-        description="Holds four cups.",
-        price=Decimal("24.00"),
+        price="24.00",
         stock=5,
+        brand="Brewco",
     )
-    Product.objects.create(
-        sku="KET-1",
-        name="Stovetop Kettle",
-        slug="stovetop-kettle",
-        category=kitchen,
-        price=Decimal("35.50"),
-        stock=2,
-    )
-    ann = get_user_model().objects.create_user(
-        "ann", "ann@example.com", PASSWORD, first_name="Ann", last_name="Smith"
-    )
+    make_product("Stovetop Kettle", category=kitchen, price="35.50", stock=2)
+    ann = make_user("ann", first_name="Ann", last_name="Smith")
     return {"teapot": teapot, "ann": ann}
 
 
-def test_browse_add_to_cart_check_out_and_see_the_order(page: Page, catalog: dict) -> None:
+def test_browse_add_to_cart_check_out_and_see_the_order(
+    page: Page, page_log: PageLog, catalog: dict
+) -> None:
     page.goto("/")
     expect(page).to_have_title(re.compile("Demo Shop"))
 
@@ -64,7 +54,7 @@ def test_browse_add_to_cart_check_out_and_see_the_order(page: Page, catalog: dic
 
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/checkout/"))
     page.get_by_label("Username").fill("ann")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Log in").click()
 
     expect(page).to_have_url(re.compile(r"/checkout/$"))
@@ -96,3 +86,6 @@ def test_browse_add_to_cart_check_out_and_see_the_order(page: Page, catalog: dic
     expect(
         page.get_by_role("navigation", name="Account").get_by_role("link", name="Log in")
     ).to_be_visible()
+
+    assert page_log.failed_responses == []
+    assert page_log.errors == []

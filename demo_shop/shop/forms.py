@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import AbstractUser
 
 from .models import CustomerProfile, Review
 from .services import Shipping
@@ -51,7 +52,7 @@ class ShippingForm(forms.Form):
     )
 
     @classmethod
-    def initial_for(cls, user, profile: CustomerProfile | None) -> dict[str, object]:
+    def initial_for(cls, user: AbstractUser, profile: CustomerProfile | None) -> dict[str, object]:
         """Initial values from the user's name and saved address."""
         initial: dict[str, object] = {"name": user.get_full_name() or user.get_username()}
         if profile is not None:

@@ -23,7 +23,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import ProfileForm, ReviewForm, ShippingForm, SignUpForm
-from .models import Category, CustomerProfile, Order, OrderLine, Product, Review, WishlistItem
+from .models import (
+    Cart,
+    CartItem,
+    Category,
+    CustomerProfile,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    WishlistItem,
+)
 from .placeholders import placeholder_svg
 
 PAGE_SIZE = 24
@@ -221,7 +231,7 @@ def search(request: HttpRequest) -> HttpResponse:
 # --- cart ------------------------------------------------------------------------------------
 
 
-def _cart_lines(cart) -> list:
+def _cart_lines(cart: Cart | None) -> list[CartItem]:
     if cart is None:
         return []
     return list(cart.items.select_related("product__category").order_by("added_at", "pk"))
@@ -272,7 +282,7 @@ def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
         if item is None:
             messages.success(request, f"Removed {product.name} from your cart.")
         elif item.quantity < _quantity(request, 1):
-            messages.warning(request, f"Only {product.stock} of {product.name} in stock.")
+            messages.warning(request, f"You can order at most {item.quantity} of {product.name}.")
     return _redirect_back(request, reverse("shop:cart"))
 
 
@@ -355,7 +365,10 @@ def wishlist_toggle(request: HttpRequest, product_id: int) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    profile, _ = CustomerProfile.objects.get_or_create(user=request.user)
+    # An unsaved profile for customers without one: the form creates it on the first save.
+    profile = CustomerProfile.objects.filter(user=request.user).first() or CustomerProfile(
+        user=request.user
+    )
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         form.save()

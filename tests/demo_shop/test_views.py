@@ -250,6 +250,8 @@ def test_anonymous_cart_add_update_remove(client, catalog) -> None:
 def test_cart_quantities_are_capped_by_stock_and_sold_out_is_refused(client, catalog) -> None:
     add(client, catalog["kettle"], 5)
     assert open_cart_lines(user=None) == {"Stovetop Kettle": 2}
+    client.post(reverse("shop:cart_update", args=[catalog["kettle"].pk]), {"quantity": 50})
+    assert open_cart_lines(user=None) == {"Stovetop Kettle": 2}
     response = add(client, catalog["spade"])
     assert response.status_code == 302
     assert open_cart_lines(user=None) == {"Stovetop Kettle": 2}
@@ -439,6 +441,7 @@ def test_account_page_edits_the_profile(ann_client, ann) -> None:
     html = page.content.decode()
     assert 'href="/wishlist/"' in html and "No orders yet." in html
     assert 'data-p13n-placement="account"' in html
+    assert not CustomerProfile.objects.exists()  # looking creates nothing
     ann_client.post(
         reverse("shop:account"),
         {

@@ -18,9 +18,14 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Set by the browser tests for their own process (tests/e2e/conftest.py); a deployment must not
+# have it, and `check --deploy` says so.
+TEST_ONLY_VARIABLES = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in TEST_ONLY_VARIABLES},
         "DJANGO_SETTINGS_MODULE": "demo_shop.settings_production",
         # Without DATABASE_URL the settings fall back to SQLite; keep that file out of the repo.
         "SQLITE_PATH": str(tmp_path / "deploy.sqlite3"),

@@ -22,10 +22,15 @@ logger = logging.getLogger(__name__)
 PRODUCT_PATH_CACHE_TTL = 300
 
 
+def product_path_cache_key(path: str) -> str:
+    """Cache key of the product answer for ``path``."""
+    return "p13n:path-product:" + hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()
+
+
 def product_id_for_path(path: str) -> str | None:
     """The product whose page is at ``path`` (via the store adapter), cached briefly so that
     page views of the same pages do not ask the store's database again."""
-    key = "p13n:path-product:" + hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()
+    key = product_path_cache_key(path)
     cached = cache.get(key)
     if cached is None:
         cached = get_adapter().product_id_for_path(path) or ""

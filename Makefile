@@ -6,7 +6,7 @@ PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-fast worker beat lint format clean install chromium
+.PHONY: demo test test-fast worker beat lint format clean install chromium js
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,10 @@ test-fast: install
 
 worker: install
 	$(VENV)/bin/celery -A demo_shop worker --loglevel=info --beat
+
+# Rebuild personalization/static/personalization/tracker.min.js after editing tracker.js.
+js: install
+	$(PY) -m personalization.tracking.build_js
 
 lint: install
 	$(VENV)/bin/ruff check .

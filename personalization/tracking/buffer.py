@@ -64,7 +64,9 @@ class EventBuffer(abc.ABC):
 
         Debounced through the cache, so a burst of pushes over the threshold queues one task per
         ``BUFFER_FLUSH_INTERVAL``. A broker that cannot be reached is logged, not raised: the
-        beat schedule flushes the events later.
+        beat schedule flushes the events later. (With ``CELERY_TASK_ALWAYS_EAGER`` the task would
+        run inside the producing request; the embedded mode therefore uses InProcessBuffer, whose
+        flush runs in its own thread.)
         """
         from ..tasks import flush_events
 

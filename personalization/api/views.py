@@ -13,9 +13,9 @@ place:
   visitor cookie is sent as well and names someone else, the request is refused (``stale_token``),
   and a user is attached only when that cookie agrees with the token. A forged post made with the
   attacker's own token therefore records, at worst, junk events for the attacker's own visitor.
-* Django's session, CSRF and our visitor cookies are ``SameSite=Lax``: browsers do not send them
-  with cross-site POSTs, so a forged request has neither a logged-in user nor consent (the consent
-  cookie is also needed, see below) to ride on.
+* Django's session and CSRF cookies and our visitor cookie are ``SameSite=Lax``: browsers do not
+  send them with cross-site POSTs, so a forged request has no logged-in user to ride on (nor,
+  with a Lax consent cookie, any consent: the gate then refuses it).
 * The token is signed with the site's SECRET_KEY and a salt of its own, and expires after
   ``VISITOR_TOKEN_MAX_AGE`` seconds.
 
@@ -23,9 +23,10 @@ The endpoint only appends events to the buffer; it changes no account, order or 
 what CSRF protection exists to guard. docs/tracking.md gives the whole reasoning and the API
 reference.
 
-Order of the checks: body size (413, before anything is parsed), JSON shape (400), number of
-events (413), per-IP and per-visitor rates (429), consent (403), token (403); then each event is
-validated on its own, and the valid ones are queued.
+Order of the checks: the per-IP rate is counted before the body is read; then body size (413,
+before anything is parsed), JSON shape (400), number of events (413), the per-visitor rate (429
+for either rate), consent (403), token (403); then each event is validated on its own, and the
+valid ones are queued.
 """
 
 from __future__ import annotations

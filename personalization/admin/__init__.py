@@ -1,0 +1,5 @@
+"""Django admin for the app, one module per domain (imported here so autodiscover finds them)."""
+
+from . import tracking
+
+__all__ = ["tracking"]

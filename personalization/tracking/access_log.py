@@ -62,13 +62,14 @@ ASSET_EXTENSIONS = frozenset(
 
 def _quoted(name: str) -> str:
     # A quoted field as nginx and Apache write it, escapes included (\" \\ \xHH, \n in Apache).
-    return '"(?P<' + name + r'>(?:[^"\\]|\\.)*)"'
+    # Written as "unrolled loop" (runs of plain characters between escapes): several times faster
+    # in Python's regex engine than an alternation tried at every character.
+    return '"(?P<' + name + r'>[^"\\]*(?:\\.[^"\\]*)*)"'
 
 
 _PREFIX = (
     r"(?P<ip>\S+) \S+ \S+ "
-    r"\[(?P<day>\d{2})/(?P<mon>[A-Za-z]{3})/(?P<year>\d{4}):"
-    r"(?P<hh>\d{2}):(?P<mm>\d{2}):(?P<ss>\d{2}) (?P<tz>[+-]\d{4})\] "
+    r"\[(?P<time>\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
     rf"{_quoted('request')} (?P<status>\d{{3}}) (?P<size>\d+|-)"
 )
 # Servers often append fields ($request_time, "$http_x_forwarded_for", ...) to either format.
@@ -127,10 +128,30 @@ def unescape(value: str) -> str:
     return _ESCAPE.sub(_unescape_run, value)
 
 
-@functools.lru_cache(maxsize=64)
-def _tz(offset: str) -> dt.timezone:
-    minutes = int(offset[1:3]) * 60 + int(offset[3:5])
-    return dt.timezone(dt.timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+@functools.lru_cache(maxsize=4096)
+def parse_log_time(stamp: str) -> dt.datetime | None:
+    """``10/Oct/2000:13:55:36 -0700`` as an aware UTC datetime; ``None`` when it is no date.
+
+    Cached: consecutive lines share their second, and strptime would be the slowest step.
+    """
+    month = _MONTHS.get(stamp[3:6].title())
+    if month is None:
+        return None
+    sign = -1 if stamp[21] == "-" else 1
+    offset = dt.timedelta(minutes=sign * (int(stamp[22:24]) * 60 + int(stamp[24:26])))
+    try:
+        local = dt.datetime(
+            int(stamp[7:11]),
+            month,
+            int(stamp[0:2]),
+            int(stamp[12:14]),
+            int(stamp[15:17]),
+            int(stamp[18:20]),
+            tzinfo=dt.timezone(offset),
+        )
+    except ValueError:
+        return None
+    return local.astimezone(dt.UTC)
 
 
 def _field(value: str) -> str:
@@ -146,7 +167,9 @@ def split_target(target: str) -> tuple[str, str]:
     else:
         raw_path, _, query = target.partition("?")
         raw_path = raw_path.partition("#")[0]
-    return unquote(raw_path, errors="replace"), query
+    if "%" in raw_path:
+        raw_path = unquote(raw_path, errors="replace")
+    return raw_path, query
 
 
 def parse_line(line: str, log_format: str = "combined") -> LogRecord | None:
@@ -154,35 +177,26 @@ def parse_line(line: str, log_format: str = "combined") -> LogRecord | None:
     match = LINE_PATTERNS[log_format].match(line)
     if match is None:
         return None
-    request = _REQUEST.match(unescape(match["request"]))
-    month = _MONTHS.get(match["mon"].title())
-    if request is None or month is None:
+    ip, stamp, request_line, status = match.group("ip", "time", "request", "status")
+    request = _REQUEST.match(unescape(request_line))
+    when = parse_log_time(stamp)
+    if request is None or when is None:
         return None
-    try:
-        when = dt.datetime(
-            int(match["year"]),
-            month,
-            int(match["day"]),
-            int(match["hh"]),
-            int(match["mm"]),
-            int(match["ss"]),
-            tzinfo=_tz(match["tz"]),
-        ).astimezone(dt.UTC)
-    except ValueError:
-        return None
-    target = request.group(2)
+    method, target = request.groups()
     path, query = split_target(target)
-    has_agent = log_format == "combined"
+    referrer = user_agent = ""
+    if log_format == "combined":
+        referrer, user_agent = _field(match["referrer"]), _field(match["ua"])
     return LogRecord(
-        ip=match["ip"],
+        ip=ip,
         time=when,
-        method=request.group(1).upper(),
+        method=method.upper(),
         target=target,
         path=path,
         query=query,
-        status=int(match["status"]),
-        referrer=_field(match["referrer"]) if has_agent else "",
-        user_agent=_field(match["ua"]) if has_agent else "",
+        status=int(status),
+        referrer=referrer,
+        user_agent=user_agent,
     )
 
 
@@ -360,7 +374,9 @@ def import_lines(
     adapter = get_adapter()
     product_for_path = functools.lru_cache(maxsize=65536)(adapter.product_id_for_path)
     # The common format logs no user agent: unknown there, not a sign of a robot.
-    is_bot = useragent.is_bot if log_format == "combined" else _never
+    is_bot = (
+        functools.lru_cache(maxsize=16384)(useragent.is_bot) if log_format == "combined" else _never
+    )
     vid_for = functools.lru_cache(maxsize=65536)(
         lambda ip, ua: pseudonymous_vid(ip, ua, settings.SECRET_KEY)
     )

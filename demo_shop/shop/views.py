@@ -21,6 +21,8 @@ from django.utils.http import quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from personalization import track
+
 from . import services
 from .forms import ProfileForm, ReviewForm, ShippingForm, SignUpForm
 from .models import (
@@ -48,6 +50,8 @@ SORTS = {
     "newest": ("Newest", ("-created_at", "-pk")),
 }
 DEFAULT_SORT = "name"
+# Hidden field in which tracker.js posts the id of the event it sent for a form's action.
+TRACKER_EVENT_FIELD = "p13n_event_id"
 
 
 def _published() -> QuerySet[Product]:
@@ -264,6 +268,14 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     except services.OutOfStock:
         messages.error(request, f"Sorry, {product.name} is sold out.")
         return _redirect_back(request, product.get_absolute_url())
+    track(
+        request,
+        "add_to_cart",
+        product,
+        event_id=request.POST.get(TRACKER_EVENT_FIELD),
+        quantity=_quantity(request, 1),
+        price=product.price,
+    )
     messages.success(request, f"Added {product.name} to your cart.")
     if capped:
         messages.warning(
@@ -291,6 +303,7 @@ def cart_remove(request: HttpRequest, product_id: int) -> HttpResponse:
     cart = services.get_cart(request)
     product = get_object_or_404(Product, pk=product_id)
     if cart is not None and services.remove_from_cart(cart, product):
+        track(request, "remove_from_cart", product, event_id=request.POST.get(TRACKER_EVENT_FIELD))
         messages.success(request, f"Removed {product.name} from your cart.")
     return _redirect_back(request, reverse("shop:cart"))
 
@@ -310,11 +323,27 @@ def checkout(request: HttpRequest) -> HttpResponse:
             except services.CheckoutError as exc:
                 messages.error(request, str(exc))
                 return redirect("shop:cart")
+            track(
+                request,
+                "purchase",
+                order_id=order.number,
+                revenue=order.total,
+                currency=order.currency,
+                lines=[
+                    {
+                        "product_id": str(line.product_id),
+                        "quantity": line.quantity,
+                        "amount": line.line_total,
+                    }
+                    for line in order.lines.all()
+                ],
+            )
             if form.cleaned_data["remember"]:
                 services.remember_address(request.user, form.shipping())
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
             return redirect("shop:order", order.number)
     else:
+        track(request, "checkout_start", value=sum(item.line_total for item in items))
         profile = CustomerProfile.objects.filter(user=request.user).first()
         form = ShippingForm(initial=ShippingForm.initial_for(request.user, profile))
     return render(
@@ -356,9 +385,12 @@ def wishlist(request: HttpRequest) -> HttpResponse:
 @require_POST
 def wishlist_toggle(request: HttpRequest, product_id: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=product_id)
+    event_id = request.POST.get(TRACKER_EVENT_FIELD)
     if services.toggle_wishlist(request.user, product):
+        track(request, "wishlist_add", product, event_id=event_id)
         messages.success(request, f"Saved {product.name} to your wishlist.")
     else:
+        track(request, "wishlist_remove", product, event_id=event_id)
         messages.success(request, f"Removed {product.name} from your wishlist.")
     return _redirect_back(request, product.get_absolute_url())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from typing import Any
 
 from django.core.cache import cache
@@ -53,13 +54,27 @@ def _json_safe(properties: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(properties, cls=DjangoJSONEncoder))
 
 
+def _valid_uuid(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
 def request_user_id(request: Any) -> Any:
     """The primary key of the request's authenticated user, or None."""
     user = getattr(request, "user", None)
     return user.pk if user is not None and user.is_authenticated else None
 
 
-def track(request_or_user: Any, name: str, product: Any = None, **properties: Any) -> str | None:
+def track(
+    request_or_user: Any,
+    name: str,
+    product: Any = None,
+    *,
+    event_id: str | None = None,
+    **properties: Any,
+) -> str | None:
     """Record a server-side event (source ``server``); return its ``event_id``, or None when it
     is not collected.
 
@@ -69,6 +84,9 @@ def track(request_or_user: Any, name: str, product: Any = None, **properties: An
     collected only when ``CONSENT_REQUIRED`` is False; the consent issue extends this with the
     user's recorded consent. ``product`` is a product id or an object with ``.pk``; the remaining
     keyword arguments are the event's properties (Decimal, dates and UUIDs are stored as strings).
+    ``event_id`` reuses the id the browser tracker gave the same action (it posts it in the
+    ``p13n_event_id`` form field), so the action is stored once; a value that is not a UUID is
+    ignored and a new id is made.
 
     ``name`` is a canonical event name or an alias; an unknown name, or a product event without a
     product, raises :class:`~personalization.tracking.events.EventValidationError`. A buffer that
@@ -78,6 +96,7 @@ def track(request_or_user: Any, name: str, product: Any = None, **properties: An
     if not app_settings.TRACKING_ENABLED:
         return None
     product_id = _product_id(product)
+    event_id = _valid_uuid(event_id)
     if _is_request(request_or_user):
         request = request_or_user
         context = getattr(request, "personalization", None)
@@ -89,6 +108,7 @@ def track(request_or_user: Any, name: str, product: Any = None, **properties: An
         event = make_event(
             name,
             source="server",
+            event_id=event_id,
             vid=context.vid,
             user_id=request_user_id(request),
             session_id=context.session_id,
@@ -106,6 +126,7 @@ def track(request_or_user: Any, name: str, product: Any = None, **properties: An
         event = make_event(
             name,
             source="server",
+            event_id=event_id,
             user_id=user.pk,
             product_id=product_id,
             properties=_json_safe(properties),

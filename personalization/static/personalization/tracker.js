@@ -170,10 +170,11 @@
     };
 
     const track = (name, properties, productId) => {
-      if (!name || !consented()) return;
-      if (VIEWS.indexOf(name) >= 0 && location.pathname === servedPath) return;
+      if (!name || !consented()) return "";
+      if (VIEWS.indexOf(name) >= 0 && location.pathname === servedPath) return "";
+      const id = uuid();
       queue.push({
-        event_id: uuid(),
+        event_id: id,
         name: String(name),
         product_id: productId ? String(productId) : undefined,
         properties: properties || {},
@@ -183,6 +184,7 @@
       });
       if (queue.length >= BATCH) flush();
       else if (!timer) timer = setTimeout(guard(flush), FLUSH_DELAY);
+      return id;
     };
 
     const productOf = (el) =>
@@ -193,11 +195,23 @@
     const trackAction = (el, form) => {
       const field = form && form.elements.quantity;
       const quantity = attr(el, "data-p13n-quantity") || (field && field.value);
-      track(
+      const id = track(
         attr(el, "data-p13n-action"),
         quantity ? { quantity: Number(quantity) || 1 } : {},
         productOf(el),
       );
+      // The form carries the event's id to the server, so a server-side track() of the same
+      // action can reuse it and the action is stored once, whichever copy arrives first.
+      if (form && id) {
+        let input = form.elements.p13n_event_id;
+        if (!input) {
+          input = document.createElement("input");
+          input.type = "hidden";
+          input.name = "p13n_event_id";
+          form.appendChild(input);
+        }
+        input.value = id;
+      }
     };
 
     const imageView = (img, trigger) =>

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-# The Celery worker fixture of the tests marked ``services``.
-pytest_plugins = ["tests.services"]
+# The Celery worker fixture of the tests marked ``services``; the Playwright browser fixtures.
+pytest_plugins = ["tests.services", "tests.playwright_fixtures"]
 
 SERVICES_CONFIGURED = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 
 from personalization.models import Event, Visitor
 from personalization.tasks import flush_events
-from tests.e2e.conftest import PageLog
 from tests.factories import make_category, make_product
+from tests.playwright_fixtures import PageLog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

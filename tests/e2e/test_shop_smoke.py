@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from demo_shop.shop.models import Order
-from tests.e2e.conftest import PageLog
 from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
+from tests.playwright_fixtures import PageLog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

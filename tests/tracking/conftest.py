@@ -62,8 +62,8 @@ def site(settings: Any) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def browser() -> Client:
-    """A desktop browser whose visitor accepted analytics and personalization."""
+def consenting_client() -> Client:
+    """A desktop browser's test client whose visitor accepted analytics and personalization."""
     client = Client(headers={"user-agent": CHROME})
     client.cookies["p13n_consent"] = CONSENT_ALL
     return client

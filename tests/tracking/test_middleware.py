@@ -50,14 +50,14 @@ def test_rejected_consent_records_nothing() -> None:
     assert buffered() == []
 
 
-def test_marketing_consent_alone_records_nothing(browser: Client) -> None:
-    browser.cookies["p13n_consent"] = "1:marketing"
-    assert vid_cookie(browser.get("/page/")) is None
+def test_marketing_consent_alone_records_nothing(consenting_client: Client) -> None:
+    consenting_client.cookies["p13n_consent"] = "1:marketing"
+    assert vid_cookie(consenting_client.get("/page/")) is None
     assert buffered() == []
 
 
-def test_the_visitor_cookie_is_first_party_http_only_and_lax(browser: Client) -> None:
-    cookie = vid_cookie(browser.get("/page/"))
+def test_the_visitor_cookie_is_first_party_http_only_and_lax(consenting_client: Client) -> None:
+    cookie = vid_cookie(consenting_client.get("/page/"))
     assert cookie is not None
     assert len(cookie.value) == 22
     assert cookie["httponly"] is True
@@ -68,19 +68,19 @@ def test_the_visitor_cookie_is_first_party_http_only_and_lax(browser: Client) ->
     assert not cookie["domain"]
 
 
-def test_the_cookie_is_secure_on_https(browser: Client) -> None:
-    assert vid_cookie(browser.get("/page/", secure=True))["secure"] is True
+def test_the_cookie_is_secure_on_https(consenting_client: Client) -> None:
+    assert vid_cookie(consenting_client.get("/page/", secure=True))["secure"] is True
 
 
 def test_the_cookie_age_is_configurable(
-    browser: Client, site: dict[str, Any], settings: Any
+    consenting_client: Client, site: dict[str, Any], settings: Any
 ) -> None:
     settings.PERSONALIZATION = {**site, "VISITOR_COOKIE_AGE": 3600}
-    assert vid_cookie(browser.get("/page/"))["max-age"] == 3600
+    assert vid_cookie(consenting_client.get("/page/"))["max-age"] == 3600
 
 
-def test_an_html_get_records_a_page_view(browser: Client, flush: Any) -> None:
-    response = browser.get(
+def test_an_html_get_records_a_page_view(consenting_client: Client, flush: Any) -> None:
+    response = consenting_client.get(
         "/page/?utm_source=news&utm_campaign=spring",
         headers={"referer": "https://search.example.com/?q=mugs"},
     )
@@ -100,8 +100,8 @@ def test_an_html_get_records_a_page_view(browser: Client, flush: Any) -> None:
     assert session.referrer == "https://search.example.com/"
 
 
-def test_a_product_page_records_one_product_view(browser: Client, flush: Any) -> None:
-    browser.get("/products/p13n-test-mug/")
+def test_a_product_page_records_one_product_view(consenting_client: Client, flush: Any) -> None:
+    consenting_client.get("/products/p13n-test-mug/")
     flush()
     view = Event.objects.get()
     assert (view.name, view.product_id, view.path) == (
@@ -111,14 +111,18 @@ def test_a_product_page_records_one_product_view(browser: Client, flush: Any) ->
     )
 
 
-def test_the_request_does_no_database_work(browser: Client, django_assert_num_queries: Any) -> None:
+def test_the_request_does_no_database_work(
+    consenting_client: Client, django_assert_num_queries: Any
+) -> None:
     with django_assert_num_queries(0):
-        browser.get("/page/")
-        browser.get("/products/p13n-test-mug/")
+        consenting_client.get("/page/")
+        consenting_client.get("/products/p13n-test-mug/")
     assert [e["name"] for e in buffered()] == ["page_view", "product_view"]
 
 
-def test_the_product_lookup_is_cached(browser: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_product_lookup_is_cached(
+    consenting_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
     real = InMemoryStoreAdapter.product_id_for_path
 
@@ -128,16 +132,18 @@ def test_the_product_lookup_is_cached(browser: Client, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(InMemoryStoreAdapter, "product_id_for_path", counting)
     for _ in range(3):
-        browser.get("/products/p13n-test-teapot/")
-        browser.get("/page/")
+        consenting_client.get("/products/p13n-test-teapot/")
+        consenting_client.get("/page/")
     assert sorted(calls) == ["/page/", "/products/p13n-test-teapot/"]
     assert [e["product_id"] for e in buffered()].count("p13n-2") == 3
 
 
-def test_a_returning_visitor_keeps_its_id_and_session(browser: Client, flush: Any) -> None:
-    first = browser.get("/page/")
+def test_a_returning_visitor_keeps_its_id_and_session(
+    consenting_client: Client, flush: Any
+) -> None:
+    first = consenting_client.get("/page/")
     vid = vid_cookie(first).value
-    second = browser.get("/products/p13n-test-mug/")
+    second = consenting_client.get("/products/p13n-test-mug/")
     # No Set-Cookie while the visit goes on.
     assert vid_cookie(second) is None
     flush()
@@ -146,27 +152,27 @@ def test_a_returning_visitor_keeps_its_id_and_session(browser: Client, flush: An
     assert session.event_count == 2
 
 
-def test_a_new_session_renews_the_cookie(browser: Client) -> None:
-    vid = vid_cookie(browser.get("/page/")).value
+def test_a_new_session_renews_the_cookie(consenting_client: Client) -> None:
+    vid = vid_cookie(consenting_client.get("/page/")).value
     end_session(vid)
-    renewed = vid_cookie(browser.get("/page/"))
+    renewed = vid_cookie(consenting_client.get("/page/"))
     assert renewed is not None
     assert renewed.value == vid
     first, second = buffered()
     assert first["session_id"] != second["session_id"]
 
 
-def test_a_malformed_visitor_cookie_is_replaced(browser: Client) -> None:
-    browser.cookies[VID] = "<script>"
-    cookie = vid_cookie(browser.get("/page/"))
+def test_a_malformed_visitor_cookie_is_replaced(consenting_client: Client) -> None:
+    consenting_client.cookies[VID] = "<script>"
+    cookie = vid_cookie(consenting_client.get("/page/"))
     assert cookie.value != "<script>"
     assert buffered()[0]["vid"] == cookie.value
 
 
-def test_withdrawn_consent_deletes_the_visitor_cookie(browser: Client) -> None:
-    browser.get("/page/")
-    browser.cookies["p13n_consent"] = "1:"
-    cookie = vid_cookie(browser.get("/page/"))
+def test_withdrawn_consent_deletes_the_visitor_cookie(consenting_client: Client) -> None:
+    consenting_client.get("/page/")
+    consenting_client.cookies["p13n_consent"] = "1:"
+    cookie = vid_cookie(consenting_client.get("/page/"))
     assert cookie.value == ""
     assert cookie["max-age"] == 0
     assert len(buffered()) == 1
@@ -192,8 +198,10 @@ def test_withdrawn_consent_deletes_the_visitor_cookie(browser: Client) -> None:
         ("get", "/page/", {"hx-request": "true"}),
     ],
 )
-def test_no_view_is_recorded_for(browser: Client, method: str, path: str, headers: dict) -> None:
-    response = getattr(browser, method)(path, headers=headers)
+def test_no_view_is_recorded_for(
+    consenting_client: Client, method: str, path: str, headers: dict
+) -> None:
+    response = getattr(consenting_client, method)(path, headers=headers)
     assert response.status_code in (200, 302, 404)
     assert buffered() == []
     # Nothing used the visitor id, so no cookie is set either.
@@ -201,16 +209,18 @@ def test_no_view_is_recorded_for(browser: Client, method: str, path: str, header
 
 
 def test_a_view_that_uses_the_visitor_id_gets_the_cookie_set_on_an_excluded_path(
-    browser: Client,
+    consenting_client: Client,
 ) -> None:
-    response = browser.get("/excluded/vid/")
+    response = consenting_client.get("/excluded/vid/")
     assert vid_cookie(response).value == response.json()["vid"]
     assert buffered() == []
 
 
-def test_disabled_tracking_records_nothing(browser: Client, site: dict, settings: Any) -> None:
+def test_disabled_tracking_records_nothing(
+    consenting_client: Client, site: dict, settings: Any
+) -> None:
     settings.PERSONALIZATION = {**site, "TRACKING_ENABLED": False}
-    response = browser.get("/page/")
+    response = consenting_client.get("/page/")
     assert vid_cookie(response) is None
     assert buffered() == []
 
@@ -224,29 +234,31 @@ def test_without_required_consent_visitors_are_tracked_by_default(
     assert len(buffered()) == 1
 
 
-def test_gpc_withdraws_marketing_only_so_views_are_still_recorded(browser: Client) -> None:
-    browser.get("/page/", headers={"sec-gpc": "1"})
+def test_gpc_withdraws_marketing_only_so_views_are_still_recorded(
+    consenting_client: Client,
+) -> None:
+    consenting_client.get("/page/", headers={"sec-gpc": "1"})
     assert len(buffered()) == 1
 
 
 def test_a_failing_buffer_never_breaks_the_page(
-    browser: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    consenting_client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def down(events: list[dict[str, Any]]) -> None:
         raise ConnectionError("redis unreachable")
 
     monkeypatch.setattr("personalization.middleware.enqueue", down)
-    response = browser.get("/page/")
+    response = consenting_client.get("/page/")
     assert response.status_code == 200
     assert "Could not record the page view" in caplog.text
 
 
 def test_the_logged_in_user_is_recorded(
-    browser: Client, django_user_model: Any, flush: Any
+    consenting_client: Client, django_user_model: Any, flush: Any
 ) -> None:
     user = django_user_model.objects.create_user("ada", password="x")
-    browser.force_login(user)
-    browser.get("/page/")
+    consenting_client.force_login(user)
+    consenting_client.get("/page/")
     flush()
     assert Event.objects.get().user == user
 

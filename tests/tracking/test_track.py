@@ -47,9 +47,11 @@ def test_track_is_exported_lazily() -> None:
 
 
 @pytest.mark.usefixtures("site")
-def test_an_event_from_a_request_joins_the_visitor_and_session(browser: Client, flush: Any) -> None:
-    browser.get("/page/")
-    response = browser.post("/cart/add/", {"product": "p13n-1"})
+def test_an_event_from_a_request_joins_the_visitor_and_session(
+    consenting_client: Client, flush: Any
+) -> None:
+    consenting_client.get("/page/")
+    response = consenting_client.post("/cart/add/", {"product": "p13n-1"})
     event_id = response.json()["event_id"]
     page_view, add = buffered()
     assert add["event_id"] == event_id

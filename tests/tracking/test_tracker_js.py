@@ -21,12 +21,6 @@ from playwright.sync_api import Page, Route
 from personalization.adapters import ProductData
 from personalization.tracking.buffer import get_buffer
 from personalization.tracking.server import product_path_cache_key
-from tests.e2e import conftest as e2e
-
-# The Playwright fixtures of the browser tests, taken in here because a fixture of this folder's
-# conftest is also called ``browser`` (a consenting Django test client).
-browser = e2e.browser
-page = e2e.page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

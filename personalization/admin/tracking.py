@@ -25,7 +25,12 @@ from django.utils.translation import gettext_lazy as _
 from ..adapters import ProductData, get_adapter
 from ..models import Event, IdentityMerge, Session, Visitor
 from ..tracking.events import split_referrer
-from .base import IndexedSearchMixin, SignedInFilter, WrittenByTrackingAdmin
+from .base import (
+    IndexedSearchMixin,
+    LargeTableChangeList,
+    SignedInFilter,
+    WrittenByTrackingAdmin,
+)
 
 # How many of the latest events a visitor's page shows, and of the first events a session's page.
 VISITOR_TIMELINE_EVENTS = 100
@@ -132,11 +137,19 @@ def visitor_timeline(visitor: Visitor, limit: int) -> list[TimelineBlock]:
 # --- events -------------------------------------------------------------------------------------
 
 
-class EventChangeList(ChangeList):
-    """The events list: no JSON properties loaded, product titles fetched once per page."""
+# The event columns the list shows; the others (JSON properties and the like) are not loaded.
+EVENT_LIST_FIELDS = frozenset(
+    {"id", "event_id", "name", "visitor", "user", "session", "product_id", "device_type"}
+    | {"source", "occurred_at"}
+)
+
+
+class EventChangeList(LargeTableChangeList):
+    """The events list: only the shown columns loaded, product titles fetched once per page."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
-        return super().get_queryset(request, exclude_parameters).defer("properties")
+        unused = [f.name for f in Event._meta.concrete_fields if f.name not in EVENT_LIST_FIELDS]
+        return super().get_queryset(request, exclude_parameters).defer(*unused)
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)

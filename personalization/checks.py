@@ -205,3 +205,88 @@ def _check_components() -> list:
             )
         )
     return messages
+
+
+CONSENT_SOURCES = ("banner", "tcf", "onetrust")
+
+
+@register()
+def check_consent_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """The consent banner and CMP settings (ids ``personalization.E03x``)."""
+    if not isinstance(app_settings.user_settings(), dict):
+        return []  # reported by check_settings (E010)
+    messages: list = []
+    days = app_settings.CONSENT_LOG_RETENTION_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        messages.append(
+            _error(
+                "CONSENT_LOG_RETENTION_DAYS",
+                days,
+                "must be a positive whole number.",
+                f"The default is {DEFAULTS['CONSENT_LOG_RETENTION_DAYS']!r} (five years).",
+                "personalization.E030",
+            )
+        )
+    if not isinstance(app_settings.DELETE_ON_WITHDRAWAL, bool):
+        messages.append(
+            _error(
+                "DELETE_ON_WITHDRAWAL",
+                app_settings.DELETE_ON_WITHDRAWAL,
+                "must be True or False.",
+                "The default is True.",
+                "personalization.E031",
+            )
+        )
+    rate = app_settings.CONSENT_RATE_PER_IP
+    if not isinstance(rate, str) or not RATE_RE.match(rate):
+        messages.append(
+            _error(
+                "CONSENT_RATE_PER_IP",
+                rate,
+                "is not a rate.",
+                "Write it as '<number>/<s|min|hour|day>'.",
+                "personalization.E034",
+            )
+        )
+    source = app_settings.CONSENT_SOURCE
+    if source not in CONSENT_SOURCES:
+        messages.append(
+            _error(
+                "CONSENT_SOURCE",
+                source,
+                "is not a known consent source.",
+                f"Choose from {list(CONSENT_SOURCES)}.",
+                "personalization.E032",
+            )
+        )
+    elif source != "banner":
+        problem = _cmp_map_problem(app_settings.CMP_CATEGORY_MAP, source)
+        if problem:
+            messages.append(
+                _error(
+                    "CMP_CATEGORY_MAP",
+                    app_settings.CMP_CATEGORY_MAP,
+                    problem,
+                    "Map each optional category to a list of TCF purpose numbers ('tcf') or "
+                    "OneTrust group ids ('onetrust'); see docs/consent.md.",
+                    "personalization.E033",
+                )
+            )
+    return messages
+
+
+def _cmp_map_problem(mapping: Any, source: str) -> str:
+    if not isinstance(mapping, dict) or not isinstance(mapping.get(source), dict):
+        return f"needs a dict under the key {source!r} (CONSENT_SOURCE)."
+    optional = set(CONSENT_CATEGORIES[1:])
+    item_type = int if source == "tcf" else str
+    for category, ids in mapping[source].items():
+        if category not in optional:
+            return f"{category!r} is not an optional consent category."
+        if (
+            not isinstance(ids, list | tuple)
+            or not ids
+            or not all(isinstance(i, item_type) and not isinstance(i, bool) for i in ids)
+        ):
+            return f"the {category!r} entry must be a non-empty list of {item_type.__name__}s."
+    return ""

@@ -46,7 +46,26 @@ DEFAULTS: dict[str, Any] = {
     # Treat `Sec-GPC: 1` and `DNT: 1` as an opt-out of these categories.
     "HONOUR_GPC": True,
     "HONOUR_DNT": True,
+    # Marketing covers the sale and sharing of personal information (CCPA/CPRA).
     "OPT_OUT_SIGNAL_CATEGORIES": ["marketing"],
+    # Where the visitor's choice comes from: our banner, an IAB TCF v2.2 CMP, or OneTrust.
+    "CONSENT_SOURCE": "banner",
+    # For "tcf" and "onetrust": which CMP purposes / groups make each of our categories (all of
+    # the listed ones must be consented). docs/consent.md has the details.
+    "CMP_CATEGORY_MAP": {
+        "tcf": {"analytics": [1, 8, 9], "personalization": [1, 5, 6], "marketing": [1, 2, 3, 4, 7]},
+        "onetrust": {
+            "analytics": ["C0002"],
+            "personalization": ["C0003"],
+            "marketing": ["C0004"],
+        },
+    },
+    # Recorded consent choices per client IP (POST /personalization/api/consent/).
+    "CONSENT_RATE_PER_IP": "60/min",
+    # Whether withdrawing a category deletes what was collected under it for that browser.
+    "DELETE_ON_WITHDRAWAL": True,
+    # Consent records older than this are purged, except each subject's latest (5 years).
+    "CONSENT_LOG_RETENTION_DAYS": 1826,
 }
 
 # Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.

@@ -149,6 +149,8 @@ class TrackingMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         request.personalization = PersonalizationContext(request)
+        # The gate may read the policy version from the database: not from the event loop.
+        await consent.aprepare(request)
         response = await self.get_response(request)
         if wants_view_event(request, response):
             # The user, the cache, the buffer and the adapter are synchronous APIs.

@@ -10,6 +10,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.dispatch import receiver
 
+from .consent import policy as _consent_policy  # noqa: F401  (connects its cache receivers)
+from .consent import tasks as _consent_tasks  # noqa: F401  (registers the consent tasks)
 from .models.tracking import Visitor
 from .tasks import merge_visitor
 

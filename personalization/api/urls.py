@@ -3,10 +3,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from .consent import ConsentView
 from .views import EventIngestView, VisitorTokenView
 
 urlpatterns = [
     path("events/", EventIngestView.as_view(), name="api-events"),
     path("token/", VisitorTokenView.as_view(), name="api-token"),
+    path("consent/", ConsentView.as_view(), name="api-consent"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -1,9 +1,13 @@
-"""Consent: the gate every collection path calls (records, export and erasure come later)."""
+"""Consent: the gate every collection path calls, policy versions and the consent log.
+
+Export and erasure live in :mod:`personalization.privacy`.
+"""
 
 from .gate import (
     TRACKING_CATEGORIES,
     ConsentChoice,
     allowed,
+    aprepare,
     granted_categories,
     parse_consent_cookie,
     tracking_allowed,
@@ -13,6 +17,7 @@ __all__ = [
     "TRACKING_CATEGORIES",
     "ConsentChoice",
     "allowed",
+    "aprepare",
     "granted_categories",
     "parse_consent_cookie",
     "tracking_allowed",

@@ -4,14 +4,17 @@ The visitor's choice travels in a first-party cookie (``CONSENT_COOKIE_NAME``, d
 ``p13n_consent``) whose value is ``"<policy version>:<granted categories joined by '+'>"``, e.g.
 ``1:analytics+personalization``; ``1:`` records that everything optional was rejected.
 
-* No cookie, or a cookie that cannot be read: nothing is recorded, so only ``necessary`` is allowed
-  when ``CONSENT_REQUIRED`` is True (the default) and every category when it is False.
+* No cookie, a cookie that cannot be read, or a cookie written under another policy version than
+  the current one (:func:`~.policy.current_policy_version`): there is no choice, so only
+  ``necessary`` is allowed when ``CONSENT_REQUIRED`` is True (the default) and every category when
+  it is False. A new policy version therefore asks everybody again.
 * ``Sec-GPC: 1`` (when ``HONOUR_GPC``) and ``DNT: 1`` (when ``HONOUR_DNT``) withdraw the
-  ``OPT_OUT_SIGNAL_CATEGORIES`` whatever the cookie says.
+  ``OPT_OUT_SIGNAL_CATEGORIES`` (``marketing``, which covers the sale and sharing of personal
+  information) whatever the cookie says. When a GPC browser's cookie still grants one of them, the
+  opt-out is written to the consent log once, by a task (:mod:`.records`).
 * ``necessary`` is always allowed.
 
-The answer is computed once per request and kept on it. The consent issue extends this module
-(policy versions in the database, the consent log); callers only ever use :func:`allowed` and
+The answer is computed once per request and kept on it. Callers only ever use :func:`allowed` and
 :func:`tracking_allowed`, so the rules can grow here without touching them.
 """
 
@@ -22,7 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from asgiref.sync import sync_to_async
+
 from ..conf import CONSENT_CATEGORIES, app_settings
+from .policy import cached_policy_version, current_policy_version
 
 NECESSARY = "necessary"
 OPTIONAL_CATEGORIES: frozenset[str] = frozenset(CONSENT_CATEGORIES) - {NECESSARY}
@@ -55,11 +61,30 @@ def parse_consent_cookie(value: str) -> ConsentChoice | None:
     return ConsentChoice(version=int(version), categories=granted)
 
 
-def _opt_out_signalled(request: Any) -> bool:
-    meta = request.META
-    return (app_settings.HONOUR_GPC and meta.get("HTTP_SEC_GPC", "").strip() == "1") or (
-        app_settings.HONOUR_DNT and meta.get("HTTP_DNT", "").strip() == "1"
+def gpc_signalled(request: Any) -> bool:
+    """Whether the browser sends ``Sec-GPC: 1`` and HONOUR_GPC is on."""
+    return bool(app_settings.HONOUR_GPC) and request.META.get("HTTP_SEC_GPC", "").strip() == "1"
+
+
+def opt_out_signalled(request: Any) -> bool:
+    """Whether the request carries an opt-out signal the settings honour (GPC or DNT)."""
+    return gpc_signalled(request) or (
+        bool(app_settings.HONOUR_DNT) and request.META.get("HTTP_DNT", "").strip() == "1"
     )
+
+
+def cookie_choice(request: Any) -> ConsentChoice | None:
+    """The choice the consent cookie records, whatever its policy version; None without one."""
+    raw = request.COOKIES.get(app_settings.CONSENT_COOKIE_NAME)
+    return parse_consent_cookie(raw) if raw else None
+
+
+def current_choice(request: Any) -> ConsentChoice | None:
+    """The cookie's choice if it was made under the current policy version, else None."""
+    choice = cookie_choice(request)
+    if choice is None or choice.version != current_policy_version():
+        return None
+    return choice
 
 
 def granted_categories(request: Any) -> frozenset[str]:
@@ -67,20 +92,29 @@ def granted_categories(request: Any) -> frozenset[str]:
     cached = getattr(request, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    raw = request.COOKIES.get(app_settings.CONSENT_COOKIE_NAME)
-    choice = parse_consent_cookie(raw) if raw else None
+    choice = current_choice(request)
     if choice is not None:
         granted = set(choice.categories)
     elif app_settings.CONSENT_REQUIRED:
         granted = set()
     else:
         granted = set(OPTIONAL_CATEGORIES)
-    if _opt_out_signalled(request):
-        granted -= set(app_settings.OPT_OUT_SIGNAL_CATEGORIES)
+    if opt_out_signalled(request):
+        withdrawn = granted & set(app_settings.OPT_OUT_SIGNAL_CATEGORIES)
+        granted -= withdrawn
+        if withdrawn and choice is not None and gpc_signalled(request):
+            from .records import queue_gpc_record
+
+            queue_gpc_record(request, choice)
     granted.add(NECESSARY)
     result = frozenset(granted)
     setattr(request, _CACHE_ATTR, result)
     return result
+
+
+def remember_granted(request: Any, granted: frozenset[str]) -> None:
+    """Make the gate answer ``granted`` for the rest of this request (a choice just recorded)."""
+    setattr(request, _CACHE_ATTR, frozenset(granted) | {NECESSARY})
 
 
 def allowed(request: Any, category: str) -> bool:
@@ -94,3 +128,16 @@ def tracking_allowed(request: Any) -> bool:
     """Whether behaviour may be recorded: ``analytics`` or ``personalization`` is allowed."""
     granted = granted_categories(request)
     return any(category in granted for category in TRACKING_CATEGORIES)
+
+
+async def aprepare(request: Any) -> None:
+    """Work out the gate's answer for ``request`` in a worker thread when it may need the database
+    (policy version not cached) or a task (a GPC opt-out to record); async code (the async path of
+    the middleware) calls this first, and the synchronous gate then answers from the request."""
+    if getattr(request, _CACHE_ATTR, None) is not None:
+        return
+    if app_settings.CONSENT_COOKIE_NAME not in request.COOKIES:
+        return
+    if cached_policy_version() is not None and not gpc_signalled(request):
+        return
+    await sync_to_async(granted_categories)(request)

@@ -305,9 +305,13 @@ def line_digest(raw_line: bytes) -> bytes:
     return hashlib.blake2b(raw_line.rstrip(b"\r\n"), digest_size=16).digest()
 
 
-def event_id(digest: bytes, occurrence: int, name: str) -> str:
-    """The id of the ``name`` event of the ``occurrence``-th copy of a line."""
-    return str(uuid.uuid5(LOG_NAMESPACE, f"{digest.hex()}|{occurrence}|{name}"))
+def event_id(digest: bytes, occurrence: int) -> str:
+    """The id of the event of the ``occurrence``-th copy of a line.
+
+    Not derived from the event name: a line imported again after its path became a product page
+    is still the same hit, so it must not be stored a second time as a ``product_view``.
+    """
+    return str(uuid.uuid5(LOG_NAMESPACE, f"{digest.hex()}|{occurrence}"))
 
 
 def path_prefixes(excluded: Iterable[str], *urls: str | None) -> tuple[str, ...]:
@@ -340,6 +344,7 @@ class ImportStats:
     events: int = 0
     stored: int = 0
     duplicates: int = 0
+    invalid: int = 0  # events the writer refused (none unless the event contract changes)
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -356,8 +361,9 @@ def import_lines(
 ) -> ImportStats:
     """Import raw access-log lines (bytes, in log order) and return the counts.
 
-    Each kept hit becomes a ``page_view``, plus a ``product_view`` when the store adapter maps
-    its path to a product. Events go to the bulk writer in chunks of ``chunk_size``.
+    Each kept hit becomes one event, as the middleware records a request: a ``product_view`` when
+    the store adapter maps its path to a product, else a ``page_view``. Events go to the bulk
+    writer in chunks of ``chunk_size``.
     """
     from django.conf import settings
 
@@ -392,6 +398,7 @@ def import_lines(
         result = writer.write_events(pending)
         stats.stored += result.stored
         stats.duplicates += result.duplicates
+        stats.invalid += result.invalid
         pending.clear()
         sessions.forget_before(now)
         occurrences.forget_before(now)
@@ -422,19 +429,16 @@ def import_lines(
             "client_ts": record.time,
             "received_at": record.time,
         }
+        product_id = str(product_for_path(record.path) or "")
+        name = PRODUCT_VIEW if product_id else PAGE_VIEW
         pending.append(
-            make_event(PAGE_VIEW, event_id=event_id(digest, occurrence, PAGE_VIEW), **context)
-        )
-        product_id = product_for_path(record.path)
-        if product_id:
-            pending.append(
-                make_event(
-                    PRODUCT_VIEW,
-                    event_id=event_id(digest, occurrence, PRODUCT_VIEW),
-                    product_id=str(product_id),
-                    **context,
-                )
+            make_event(
+                name,
+                event_id=event_id(digest, occurrence),
+                product_id=product_id,
+                **context,
             )
+        )
         if len(pending) >= chunk_size:
             flush(now)
     if pending:

@@ -94,6 +94,19 @@ class PersonalizationContext:
         began (which renews the cookie's age once per visit rather than on every response)."""
         return self._vid is not None and (self._vid_is_new or self.session_is_new)
 
+    def consent_changed(self) -> None:
+        """Ask the gate again: this request has just recorded a new consent choice.
+
+        When tracking is no longer allowed the visitor id is dropped (the middleware then deletes
+        the visitor cookie); when it has become allowed, :attr:`vid` gives the browser its id.
+        """
+        self.__dict__.pop("tracking", None)
+        if not self.tracking:
+            self._vid, self._vid_is_new, self._session = None, False, None
+            self._vid_resolved = True
+        elif self._vid is None:
+            self._vid_resolved = False
+
     def rotate(self) -> str | None:
         """Start a new anonymous visitor (and so a new session), e.g. at log-out.
 

@@ -250,9 +250,8 @@ def test_identical_lines_get_distinct_stable_ids():
     assert digest == line_digest(b"same line\r\n")
     assert [counter.occurrence(digest, t0) for _ in range(3)] == [0, 1, 2]
     assert counter.occurrence(line_digest(b"other"), t0) == 0
-    ids = {event_id(digest, n, name) for n in (0, 1) for name in ("page_view", "product_view")}
-    assert len(ids) == 4
-    assert event_id(digest, 0, "page_view") == event_id(digest, 0, "page_view")
+    assert event_id(digest, 0) == event_id(digest, 0)
+    assert len({event_id(digest, 0), event_id(digest, 1), event_id(line_digest(b"x"), 0)}) == 3
     counter.forget_before(t0 + dt.timedelta(hours=2))
     assert len(counter) == 0
 
@@ -329,11 +328,12 @@ def test_command_counts_every_skip_reason_and_maps_products(tmp_path, sample_sto
     assert counts[access_log.SKIP_REASONS["asset"]] == 1
     assert counts[access_log.SKIP_REASONS["bot"]] == 2
     assert counts["Lines skipped"] == 9
-    # 6 page views, 4 of them product pages.
-    assert counts["Events stored"] == 10
+    # One event per hit, as the middleware records requests: 4 product pages, 2 other pages.
+    assert counts["Events stored"] == 6
     assert counts["Duplicates ignored (already imported)"] == 0
 
-    assert Event.objects.filter(source="log").count() == 10
+    assert Event.objects.filter(source="log").count() == 6
+    assert Event.objects.filter(name="page_view").count() == 2
     views = Counter(Event.objects.filter(name="product_view").values_list("product_id", flat=True))
     assert views == Counter({"101": 1, "111": 3})
     first = Event.objects.get(name="page_view", path="/")
@@ -345,7 +345,7 @@ def test_command_counts_every_skip_reason_and_maps_products(tmp_path, sample_sto
     assert first.session.utm_campaign == "spring"
     assert first.session.landing_path == "/"
     iphone = Event.objects.filter(path="/products/sun-hat/", device_type="mobile")
-    assert iphone.count() == 4  # two identical lines: two page views and two product views
+    assert iphone.count() == 2  # two identical lines are two hits
 
 
 @pytest.mark.django_db
@@ -358,7 +358,7 @@ def test_sessions_split_on_30_minute_gaps(tmp_path, sample_store):
     assert sessions[0].ended_at == at(2)
     assert sessions[1].started_at == at(35)
     assert sessions[1].landing_path == "/products/sun-hat/"
-    assert [s.events.count() for s in sessions] == [4, 2]
+    assert [s.events.count() for s in sessions] == [3, 1]
     assert Visitor.objects.count() == 2  # the bots made no visitor
 
 
@@ -384,14 +384,13 @@ def test_generated_log_counts_match_and_reimport_adds_nothing(tmp_path, sample_s
     path = write_log(tmp_path, [line.text for line in lines], "access.log.gz")
     expected = Counter(line.reason for line in lines)
     hits = expected.pop(None)
-    product_hits = sum(1 for line in lines if line.product_id)
     counts = run_import(path, "--format", log_format, "--chunk-size", "250")
     assert counts["Lines read"] == 3000
     assert counts["Page hits kept"] == hits
     for reason, count in expected.items():
         assert counts[access_log.SKIP_REASONS[reason]] == count
-    assert counts["Events stored"] == hits + product_hits
-    assert Event.objects.count() == hits + product_hits
+    assert counts["Events stored"] == hits
+    assert Event.objects.count() == hits
     assert Counter(Event.objects.exclude(product_id="").values_list("product_id", flat=True)) == (
         Counter(line.product_id for line in lines if line.product_id)
     )
@@ -399,9 +398,22 @@ def test_generated_log_counts_match_and_reimport_adds_nothing(tmp_path, sample_s
 
     again = run_import(path, "--format", log_format)
     assert again["Events stored"] == 0
-    assert again["Duplicates ignored (already imported)"] == hits + product_hits
-    assert Event.objects.count() == hits + product_hits
+    assert again["Duplicates ignored (already imported)"] == hits
+    assert Event.objects.count() == hits
     assert Session.objects.count() == sessions
+
+
+@pytest.mark.django_db
+def test_reimport_after_the_catalog_changed_adds_nothing(tmp_path, settings):
+    path = write_log(tmp_path, HANDMADE)
+    assert run_import(path)["Events stored"] == 6
+    assert not Event.objects.filter(name="product_view").exists()
+    settings.PERSONALIZATION = {
+        **settings.PERSONALIZATION,
+        "STORE_ADAPTER": "tests.tracking.access_log_samples.SampleStoreAdapter",
+    }
+    again = run_import(path)
+    assert (again["Events stored"], again["Duplicates ignored (already imported)"]) == (0, 6)
 
 
 @pytest.mark.django_db
@@ -410,14 +422,14 @@ def test_reads_standard_input(monkeypatch, sample_store):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     counts = run_import("-")
     assert counts["Lines read"] == 15
-    assert counts["Events stored"] == 10
+    assert counts["Events stored"] == 6
 
 
 @pytest.mark.django_db
 def test_gzip_on_standard_input(monkeypatch, sample_store):
     data = gzip.compress("".join(line + "\n" for line in HANDMADE).encode())
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-    assert run_import("-")["Events stored"] == 10
+    assert run_import("-")["Events stored"] == 6
 
 
 def test_missing_file_is_a_command_error(tmp_path):

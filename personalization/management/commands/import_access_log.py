@@ -70,6 +70,8 @@ class Command(BaseCommand):
         write(f"Page hits kept:    {stats.hits}")
         write(f"Events stored:     {stats.stored}")
         write(f"Duplicates ignored (already imported): {stats.duplicates}")
+        if stats.invalid:
+            write(self.style.WARNING(f"Events refused by the writer: {stats.invalid}"))
         write(f"Lines skipped:     {skipped}")
         for label, count in format_skipped(stats.skipped):
             write(f"  {count:>9}  {label}")

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .conf import load_component
 
@@ -84,6 +85,16 @@ class StoreAdapter(abc.ABC):
     @abc.abstractmethod
     def product_id_for_path(self, path: str) -> str | None:
         """The id of the product whose page is at this URL path, if the path is a product page."""
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """What the store keeps about a customer, for the data export ("Download my data").
+
+        Optional: the default returns ``{}``. Return JSON-serialisable data (dates and Decimals
+        may be left as they are; the export encodes them), e.g. the customer's orders, wishlist
+        and reviews. Erasing the store's own records is the store's business: see the
+        ``personalization.privacy.signals.data_erased`` signal.
+        """
+        return {}
 
 
 class EmptyStoreAdapter(StoreAdapter):

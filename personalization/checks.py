@@ -23,9 +23,16 @@ POSITIVE_INTS = (
     "INGEST_MAX_EVENT_BYTES",
     "VISITOR_TOKEN_MAX_AGE",
     "CONSENT_COOKIE_AGE",
+    "EVENT_RETENTION_DAYS",
 )
 POSITIVE_NUMBERS = ("BUFFER_FLUSH_INTERVAL",)
-BOOLEANS = ("TRACKING_ENABLED", "CONSENT_REQUIRED", "HONOUR_GPC", "HONOUR_DNT")
+BOOLEANS = (
+    "TRACKING_ENABLED",
+    "CONSENT_REQUIRED",
+    "HONOUR_GPC",
+    "HONOUR_DNT",
+    "ERASURE_LOGS_OUT",
+)
 COOKIE_NAMES = ("VISITOR_COOKIE_NAME", "CONSENT_COOKIE_NAME")
 RATES = ("INGEST_RATE_PER_VISITOR", "INGEST_RATE_PER_IP")
 RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
@@ -150,7 +157,49 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 "personalization.E008",
             )
         )
+    messages.extend(_check_privacy())
     messages.extend(_check_components())
+    return messages
+
+
+def _check_privacy() -> list:
+    from .privacy.crypto import invalid_encryption_keys
+
+    messages: list = []
+    key = app_settings.PSEUDONYMISATION_KEY
+    if not isinstance(key, str):
+        messages.append(
+            _error(
+                "PSEUDONYMISATION_KEY",
+                "<hidden>",
+                "must be a string.",
+                "Give a long random string, or '' to derive the key from SECRET_KEY.",
+                "personalization.E020",
+            )
+        )
+    problem = invalid_encryption_keys(app_settings.ENCRYPTION_KEYS)
+    if problem:
+        messages.append(
+            _error(
+                "ENCRYPTION_KEYS",
+                "<hidden>",
+                problem,
+                "List Fernet keys made by cryptography.fernet.Fernet.generate_key(), the newest "
+                "first; or [] to derive one from SECRET_KEY.",
+                "personalization.E021",
+            )
+        )
+    names = app_settings.SENSITIVE_EVENT_PROPERTIES
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) and n for n in names):
+        messages.append(
+            _error(
+                "SENSITIVE_EVENT_PROPERTIES",
+                names,
+                "must be a list of property names.",
+                f"The default is {DEFAULTS['SENSITIVE_EVENT_PROPERTIES']!r}.",
+                "personalization.E022",
+            )
+        )
     return messages
 
 

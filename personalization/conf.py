@@ -66,6 +66,18 @@ DEFAULTS: dict[str, Any] = {
     "DELETE_ON_WITHDRAWAL": True,
     # Consent records older than this are purged, except each subject's latest (5 years).
     "CONSENT_LOG_RETENTION_DAYS": 1826,
+    # --- privacy (docs/privacy.md) ------------------------------------------------------------
+    # Key of the keyed HMAC behind pseudonymous_key(); "" derives one from SECRET_KEY.
+    "PSEUDONYMISATION_KEY": "",
+    # Fernet keys (urlsafe base64, 32 bytes): the first encrypts, all decrypt. [] derives one
+    # from SECRET_KEY (and one from each SECRET_KEY_FALLBACKS entry, for decryption only).
+    "ENCRYPTION_KEYS": [],
+    # Event properties the writer moves out of Event.properties into the encrypted Event.sensitive.
+    "SENSITIVE_EVENT_PROPERTIES": ["query", "email", "phone", "address", "name"],
+    # Raw events (and sessions) older than this many days are folded into aggregates and purged.
+    "EVENT_RETENTION_DAYS": 395,
+    # Whether "Delete my data" on the account page also logs the person out.
+    "ERASURE_LOGS_OUT": True,
 }
 
 # Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.

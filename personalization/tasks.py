@@ -16,6 +16,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import connection
 
+from .models import DataSubjectRequest
+from .privacy import erasure, retention
 from .tracking.collect import flush_buffer
 from .tracking.identity import link_visitor
 
@@ -88,3 +90,37 @@ def merge_visitor(vid: str, user_id: int) -> int | None:
     ``IdentityMerge``, or None when there was nothing to merge."""
     merge = link_visitor(vid, user_id)
     return None if merge is None else merge.pk
+
+
+@shared_task(name="personalization.erase_user_data")
+def erase_user_data(user_id: Any, request_id: int | None = None) -> dict[str, int]:
+    """Erase what the app holds about a user (see :func:`personalization.privacy.erase_user`).
+
+    ``request_id`` is the pending ``DataSubjectRequest`` that ``request_erasure`` recorded; a
+    request already done is not run again. Returns the rows erased per data type.
+    """
+    request = DataSubjectRequest.objects.filter(pk=request_id).first() if request_id else None
+    return erasure.erase_user(user_id, request=request).counts
+
+
+@shared_task(name="personalization.erase_visitor_data")
+def erase_visitor_data(
+    vid: str, categories: list[str] | None = None, via: str = "consent"
+) -> dict[str, int]:
+    """Delete what was collected in one browser, e.g. after a consent withdrawal (see
+    :func:`personalization.privacy.erase_visitor_data`)."""
+    return erasure.erase_visitor_data(vid, categories, via=via)
+
+
+@shared_task(name="personalization.purge_expired_events")
+def purge_expired_events() -> dict[str, int] | None:
+    """Fold the events older than ``EVENT_RETENTION_DAYS`` into the daily aggregates and delete
+    them (beat: daily). None when another purge was running."""
+    return retention.purge_expired_events()
+
+
+@shared_task(name="personalization.purge_expired_sessions")
+def purge_expired_sessions() -> dict[str, int] | None:
+    """Delete the sessions, and the visitors with nothing left, older than the retention period
+    (beat: daily, after ``purge_expired_events``). None when another purge was running."""
+    return retention.purge_expired_sessions()

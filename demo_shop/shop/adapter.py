@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.urls import Resolver404, resolve
 
 from personalization.adapters import OrderData, OrderLineData, ProductData, StoreAdapter
 
-from .models import Order, Product
+from .models import CustomerProfile, Order, Product, Review, WishlistItem
 
 ORDER_CHUNK = 2000
 
@@ -66,6 +67,61 @@ class ShopAdapter(StoreAdapter):
                     for line in order.lines.all()
                 ),
             )
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """The customer's profile, orders, wishlist and reviews, for "Download my data"."""
+        profile = CustomerProfile.objects.filter(user_id=customer_id).first()
+        orders = Order.objects.filter(user_id=customer_id).prefetch_related("lines__product")
+        return {
+            "profile": None
+            if profile is None
+            else {
+                name: getattr(profile, name)
+                for name in ("phone", "address", "city", "postcode", "country", "birth_year")
+            },
+            "orders": [
+                {
+                    "number": order.number,
+                    "created_at": order.created_at,
+                    "email": order.email,
+                    "total": order.total,
+                    "currency": order.currency,
+                    "shipping": {
+                        "name": order.shipping_name,
+                        "address": order.shipping_address,
+                        "city": order.shipping_city,
+                        "postcode": order.shipping_postcode,
+                        "country": order.shipping_country,
+                    },
+                    "lines": [
+                        {
+                            "product": line.product.name,
+                            "quantity": line.quantity,
+                            "unit_price": line.unit_price,
+                            "line_total": line.line_total,
+                        }
+                        for line in order.lines.all()
+                    ],
+                }
+                for order in orders
+            ],
+            "wishlist": [
+                {"product": item.product.name, "added_at": item.added_at}
+                for item in WishlistItem.objects.filter(user_id=customer_id).select_related(
+                    "product"
+                )
+            ],
+            "reviews": [
+                {
+                    "product": review.product.name,
+                    "rating": review.rating,
+                    "title": review.title,
+                    "body": review.body,
+                    "created_at": review.created_at,
+                }
+                for review in Review.objects.filter(user_id=customer_id).select_related("product")
+            ],
+        }
 
     def product_id_for_path(self, path: str) -> str | None:
         try:

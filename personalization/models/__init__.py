@@ -1,14 +1,18 @@
 """The app's models, split by domain: ``from personalization.models import Event``."""
 
 from .consent import ConsentCategory, ConsentPolicy, ConsentRecord
+from .privacy import DailyActivity, DataSubjectRequest, ProductDailyActivity
 from .tracking import Event, IdentityMerge, Session, Visitor
 
 __all__ = [
     "ConsentCategory",
     "ConsentPolicy",
     "ConsentRecord",
+    "DailyActivity",
+    "DataSubjectRequest",
     "Event",
     "IdentityMerge",
+    "ProductDailyActivity",
     "Session",
     "Visitor",
 ]

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..privacy.fields import EncryptedJSONField
 from ..tracking.names import EVENT_NAMES
 
 DEVICE_TYPES = [
@@ -118,6 +119,12 @@ class Event(models.Model):
     )
     product_id = models.CharField(max_length=64, blank=True)
     properties = models.JSONField(default=dict, blank=True)
+    sensitive = EncryptedJSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Properties named in SENSITIVE_EVENT_PROPERTIES, encrypted at rest."),
+    )
     path = models.CharField(max_length=2048, blank=True)
     referrer_host = models.CharField(max_length=255, blank=True)
     device_type = models.CharField(max_length=16, choices=DEVICE_TYPES, blank=True)

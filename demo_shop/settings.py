@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,6 +146,16 @@ CELERY_BEAT_SCHEDULE = {
     "personalization-flush-events": {
         "task": "personalization.flush_events",
         "schedule": PERSONALIZATION.get("BUFFER_FLUSH_INTERVAL", 5.0),
+    },
+    # Retention (EVENT_RETENTION_DAYS): fold old events into the daily aggregates and delete them,
+    # then the sessions and visitors with nothing left.
+    "personalization-purge-expired-events": {
+        "task": "personalization.purge_expired_events",
+        "schedule": crontab(hour=3, minute=15),
+    },
+    "personalization-purge-expired-sessions": {
+        "task": "personalization.purge_expired_sessions",
+        "schedule": crontab(hour=3, minute=45),
     },
 }
 

@@ -1,5 +1,5 @@
 """Django admin for the app, one module per domain (imported here so autodiscover finds them)."""
 
-from . import tracking
+from . import privacy, tracking
 
-__all__ = ["tracking"]
+__all__ = ["privacy", "tracking"]

@@ -31,6 +31,7 @@ from .base import (
     SignedInFilter,
     WrittenByTrackingAdmin,
 )
+from .privacy import PrivacyActionsMixin
 
 # How many of the latest events a visitor's page shows, and of the first events a session's page.
 VISITOR_TIMELINE_EVENTS = 100
@@ -229,7 +230,7 @@ def _count_of(model: type[Event] | type[Session]) -> Coalesce:
 
 
 @admin.register(Visitor)
-class VisitorAdmin(IndexedSearchMixin, WrittenByTrackingAdmin):
+class VisitorAdmin(PrivacyActionsMixin, IndexedSearchMixin, WrittenByTrackingAdmin):
     list_display = ("vid", "user", "first_seen", "last_seen", "session_count", "event_count")
     list_select_related = ("user",)
     date_hierarchy = "last_seen"

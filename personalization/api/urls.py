@@ -4,11 +4,14 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from .consent import ConsentView
+from .privacy import MyDataErasureView, MyDataExportView
 from .views import EventIngestView, VisitorTokenView
 
 urlpatterns = [
     path("events/", EventIngestView.as_view(), name="api-events"),
     path("token/", VisitorTokenView.as_view(), name="api-token"),
     path("consent/", ConsentView.as_view(), name="api-consent"),
+    path("me/export/", MyDataExportView.as_view(), name="api-me-export"),
+    path("me/erase/", MyDataErasureView.as_view(), name="api-me-erase"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

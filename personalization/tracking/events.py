@@ -9,6 +9,7 @@ user agent (``ua``) into device fields and drops it, so raw user agents are neve
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -45,6 +46,11 @@ MAX_CLIENT_LEAD = dt.timedelta(minutes=5)
 MAX_PROPERTY_KEY = 64
 MAX_PATH = 2048
 MAX_TEXT = 512
+NO_UTM = {"source": "", "medium": "", "campaign": ""}
+
+# One encoder for every size check: json.dumps with arguments builds a new encoder per call,
+# which costs as much as the encoding of a small event.
+_encode_compact = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 class EventValidationError(ValueError):
@@ -94,6 +100,12 @@ def _product_id(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> str:
     return ""
 
 
+# Referrers and page URLs repeat heavily in real traffic, so their splits are cached (a bounded
+# cache: at most URL_CACHE_SIZE entries of at most a few kilobytes each).
+URL_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
 def split_referrer(referrer: str) -> tuple[str, str]:
     """``(url without query or fragment, host)`` of a referring URL."""
     if not referrer:
@@ -106,6 +118,8 @@ def split_referrer(referrer: str) -> tuple[str, str]:
 
 def utm_from_query(query: str) -> dict[str, str]:
     """UTM campaign fields from a URL query string."""
+    if "utm_" not in query:
+        return dict(NO_UTM)
     params = parse_qs(query)
     return {
         key: params.get(f"utm_{key}", [""])[0][:128] for key in ("source", "medium", "campaign")
@@ -119,6 +133,12 @@ def plausible_time(client_ts: dt.datetime | None, received_at: dt.datetime) -> d
     if received_at - MAX_CLIENT_LAG <= client_ts <= received_at + MAX_CLIENT_LEAD:
         return client_ts
     return received_at
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _path_and_query(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path, parts.query
 
 
 def make_event(
@@ -146,6 +166,10 @@ def make_event(
         raise EventValidationError(f"{canonical} needs a product_id")
     received_at = received_at or timezone.now()
     referrer_url, referrer_host = split_referrer(referrer)
+    occurred = plausible_time(client_ts, received_at)
+    # Each moment is formatted once (occurred_at is one of the two).
+    received_iso = received_at.isoformat()
+    client_iso = client_ts.isoformat() if client_ts else None
     return {
         "event_id": event_id or str(uuid.uuid4()),
         "name": canonical,
@@ -159,9 +183,9 @@ def make_event(
         "referrer_host": referrer_host,
         "utm": utm_from_query(query),
         "ua": ua[:MAX_TEXT],
-        "occurred_at": plausible_time(client_ts, received_at).isoformat(),
-        "client_ts": client_ts.isoformat() if client_ts else None,
-        "received_at": received_at.isoformat(),
+        "occurred_at": client_iso if occurred is client_ts else received_iso,
+        "client_ts": client_iso,
+        "received_at": received_iso,
         "source": source,
     }
 
@@ -184,7 +208,7 @@ def clean_submitted_event(
     """
     if not isinstance(raw, Mapping):
         raise EventValidationError("an event must be a JSON object")
-    size = len(json.dumps(raw, separators=(",", ":"), default=str).encode())
+    size = len(_encode_compact(raw).encode())
     if size > max_bytes:
         raise EventValidationError(f"event is {size} bytes; the limit is {max_bytes}")
     name = raw.get("name", raw.get("event"))
@@ -213,9 +237,8 @@ def clean_submitted_event(
     path = _text(raw.get("path"), "path", MAX_PATH)
     query = ""
     if url:
-        parts = urlsplit(url)
-        path = path or parts.path
-        query = parts.query
+        url_path, query = _path_and_query(url)
+        path = path or url_path
     return make_event(
         name,
         source=source,

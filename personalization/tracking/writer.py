@@ -3,28 +3,38 @@
 :func:`write_events` turns a batch of clean events into rows with a handful of queries whatever
 the batch size: it creates the missing ``Visitor`` rows (by ``vid``) and ``Session`` rows (from
 the first event of each session: landing path, referrer, UTM fields, device), advances the
-sessions' end and event count and the visitors' last-seen time, and inserts the events with
-``ignore_conflicts`` on the unique ``event_id``, so a batch written twice is stored once.
+sessions' end and event count and the visitors' last-seen time, and inserts the events; the
+unique ``event_id`` makes a batch written twice stored once.
 
 User agents are parsed (cached) into device type, browser and OS, and never stored. An event
 without a user takes the user of its visitor, so events flushed after a log-in merge join the
 user too. Events that do not follow the contract are dropped, counted and logged, rather than
 blocking the batch.
+
+On PostgreSQL with psycopg 3 the events go in with ``COPY``, which costs about half the CPU of
+``bulk_create`` (no model instances, no SQL text with thousands of quoted parameters). ``COPY``
+cannot skip rows, so a batch that repeats stored events (a retried flush) is rolled back to a
+savepoint and written the careful way: stored events looked up and left out, the rest inserted
+with ``INSERT ... ON CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
 from .names import canonical_name
@@ -33,6 +43,7 @@ from .useragent import DeviceInfo, parse_user_agent
 logger = logging.getLogger(__name__)
 
 SOURCES = frozenset(key for key, _label in EVENT_SOURCES)
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 INSERT_BATCH = 500
 MAX_VID = 32
 MAX_PRODUCT_ID = 64
@@ -62,10 +73,11 @@ class _Row:
     session_id: uuid.UUID | None
     product_id: str
     properties: dict[str, Any]
+    properties_json: str
     path: str
     referrer: str
     referrer_host: str
-    utm: dict[str, str]
+    utm: Mapping[str, str]
     device: DeviceInfo
     occurred_at: dt.datetime
     client_ts: dt.datetime | None
@@ -85,6 +97,28 @@ def _text(value: Any, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
+# The many events of a session share its id: parse each id once.
+_session_uuid = functools.lru_cache(maxsize=4096)(uuid.UUID)
+NO_UTM: Mapping[str, str] = MappingProxyType({"source": "", "medium": "", "campaign": ""})
+
+
+def _utm(utm: Mapping[str, Any]) -> dict[str, str]:
+    return {key: _no_nul(_text(utm.get(key), MAX_UTM)) for key in ("source", "medium", "campaign")}
+
+
+# PostgreSQL stores no NUL character in text or jsonb: such an event would fail its whole batch
+# at every flush, so it is dropped like any event off the contract. In JSON text a NUL is
+# "\u0000" after an even number of backslashes (an odd one escapes the backslash instead).
+NUL_PROBLEM = "text with a NUL character"
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError(NUL_PROBLEM)
+    return text
+
+
 def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
     name = canonical_name(raw["name"])
     if name is None:
@@ -99,11 +133,14 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
     if user_id is not None:
         user_id = user_pk.to_python(user_id)
     session_id = raw.get("session_id")
-    session_id = uuid.UUID(str(session_id)) if session_id and vid else None
+    session_id = _session_uuid(str(session_id)) if session_id and vid else None
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise TypeError("properties must be a dict")
-    utm = raw.get("utm") or {}
+    properties_json = _encode_json(properties)
+    if _JSON_NUL.search(properties_json):
+        raise ValueError(NUL_PROBLEM)
+    utm = raw.get("utm")
     occurred_at = _timestamp(raw["occurred_at"])
     client_ts = raw.get("client_ts")
     received_at = raw.get("received_at")
@@ -113,12 +150,13 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
         vid=vid,
         user_id=user_id,
         session_id=session_id,
-        product_id=_text(raw.get("product_id"), MAX_PRODUCT_ID),
+        product_id=_no_nul(_text(raw.get("product_id"), MAX_PRODUCT_ID)),
         properties=properties,
-        path=_text(raw.get("path"), MAX_PATH),
-        referrer=_text(raw.get("referrer"), MAX_REFERRER),
-        referrer_host=_text(raw.get("referrer_host"), MAX_HOST),
-        utm={key: _text(utm.get(key), MAX_UTM) for key in ("source", "medium", "campaign")},
+        properties_json=properties_json,
+        path=_no_nul(_text(raw.get("path"), MAX_PATH)),
+        referrer=_no_nul(_text(raw.get("referrer"), MAX_REFERRER)),
+        referrer_host=_no_nul(_text(raw.get("referrer_host"), MAX_HOST)),
+        utm=_utm(utm) if utm and any(utm.values()) else NO_UTM,
         device=parse_user_agent(_text(raw.get("ua"), MAX_UA)),
         occurred_at=occurred_at,
         client_ts=_timestamp(client_ts) if client_ts else None,
@@ -156,6 +194,16 @@ def write_events(events: Iterable[Mapping[str, Any]]) -> WriteResult:
         return WriteResult(duplicates=duplicates, invalid=invalid)
 
     with transaction.atomic():
+        if _copy_available():
+            # Optimistic: a batch repeats stored events only when an earlier flush died between
+            # its commit and its ack, so COPY it without looking them up first. A repeat makes
+            # the COPY fail and rolls this savepoint back; the careful way below runs instead.
+            try:
+                with transaction.atomic():
+                    _store(rows, copy=True)
+                return WriteResult(stored=len(rows), duplicates=duplicates, invalid=invalid)
+            except IntegrityError:
+                logger.info("The batch repeats stored events; writing only the new ones")
         existing = set(
             Event.objects.filter(event_id__in=[row.event_id for row in rows]).values_list(
                 "event_id", flat=True
@@ -165,18 +213,30 @@ def write_events(events: Iterable[Mapping[str, Any]]) -> WriteResult:
             rows = [row for row in rows if row.event_id not in existing]
             duplicates += len(existing)
         if rows:
-            _drop_unknown_users(rows)
-            visitors = _upsert_visitors(rows)
-            for row in rows:
-                if row.user_id is None and row.vid is not None:
-                    row.user_id = visitors[row.vid].user_id
-            sessions = _upsert_sessions(rows, visitors)
-            Event.objects.bulk_create(
-                [_event(row, visitors, sessions) for row in rows],
-                ignore_conflicts=True,
-                batch_size=INSERT_BATCH,
-            )
+            _store(rows, copy=False)
     return WriteResult(stored=len(rows), duplicates=duplicates, invalid=invalid)
+
+
+def _store(rows: list[_Row], *, copy: bool) -> None:
+    """Write new events with their visitors and sessions (an event stored already makes the
+    COPY fail; ``INSERT ... ON CONFLICT DO NOTHING`` ignores it)."""
+    _drop_unknown_users(rows)
+    visitors = _upsert_visitors(rows)
+    for row in rows:
+        if row.user_id is None and row.vid is not None:
+            row.user_id = visitors[row.vid].user_id
+    sessions = _upsert_sessions(rows, visitors)
+    values = [_event_values(row, visitors, sessions) for row in rows]
+    if copy:
+        _copy_events(values)
+        return
+    attnames = [Event._meta.get_field(name).attname for name in EVENT_FIELDS]
+    events = []
+    for row, value in zip(rows, values, strict=True):
+        fields = dict(zip(attnames, value, strict=True))
+        fields["properties"] = row.properties
+        events.append(Event(**fields))
+    Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=INSERT_BATCH)
 
 
 def _drop_unknown_users(rows: list[_Row]) -> None:
@@ -296,22 +356,69 @@ def _upsert_sessions(rows: list[_Row], visitors: dict[str, Visitor]) -> set[uuid
     return set(ids)
 
 
-def _event(row: _Row, visitors: dict[str, Visitor], sessions: set[uuid.UUID]) -> Event:
-    return Event(
-        event_id=row.event_id,
-        name=row.name,
-        visitor_id=visitors[row.vid].pk if row.vid is not None else None,
-        user_id=row.user_id,
-        session_id=row.session_id if row.session_id in sessions else None,
-        product_id=row.product_id,
-        properties=row.properties,
-        path=row.path,
-        referrer_host=row.referrer_host,
-        device_type=row.device.device_type,
-        browser=row.device.browser,
-        os=row.device.os,
-        source=row.source,
-        occurred_at=row.occurred_at,
-        client_ts=row.client_ts,
-        received_at=row.received_at,
+# The Event fields _event_values() fills, in its order (properties as JSON text, as COPY reads it).
+EVENT_FIELDS = (
+    "event_id",
+    "name",
+    "visitor",
+    "user",
+    "session",
+    "product_id",
+    "properties",
+    "path",
+    "referrer_host",
+    "device_type",
+    "browser",
+    "os",
+    "source",
+    "occurred_at",
+    "client_ts",
+    "received_at",
+)
+
+
+def _event_values(
+    row: _Row, visitors: dict[str, Visitor], sessions: set[uuid.UUID]
+) -> tuple[Any, ...]:
+    return (
+        row.event_id,
+        row.name,
+        visitors[row.vid].pk if row.vid is not None else None,
+        row.user_id,
+        row.session_id if row.session_id in sessions else None,
+        row.product_id,
+        row.properties_json,
+        row.path,
+        row.referrer_host,
+        row.device.device_type,
+        row.device.browser,
+        row.device.os,
+        row.source,
+        row.occurred_at,
+        row.client_ts,
+        row.received_at,
     )
+
+
+def _copy_available() -> bool:
+    """Whether the database is PostgreSQL through psycopg 3, whose cursors can ``COPY``."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+def _copy_events(values: list[tuple[Any, ...]]) -> None:
+    """``COPY`` the rows into the event table (PostgreSQL, psycopg 3)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Event._meta.get_field(name).column) for name in EVENT_FIELDS)
+    statement = f"COPY {quote(Event._meta.db_table)} ({columns}) FROM STDIN"
+    # The wrapper turns psycopg's errors into Django's (IntegrityError for a repeated event_id).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for value in values:
+            copy.write_row(value)

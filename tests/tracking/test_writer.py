@@ -97,6 +97,25 @@ def test_a_batch_written_twice_is_stored_once() -> None:
     assert Session.objects.get(pk=events[0]["session_id"]).event_count == 1
 
 
+def test_text_and_json_are_stored_exactly_whatever_they_contain() -> None:
+    # PostgreSQL receives events through COPY, whose text format escapes tabs, newlines and
+    # backslashes; jsonb must also keep nesting, unicode and quotes.
+    awkward = 'tab\there, line\nbreak, back\\slash, "quoted", \\N, \\u0000, é 漢字 🙂'
+    properties = {"note": awkward, "nested": {"list": [1, 2.5, None, True]}, "empty": {}}
+    one = event(
+        "search",
+        vid=new_visitor_id(),
+        session_id=str(uuid.uuid4()),
+        path="/search/" + awkward,
+        properties=properties,
+    )
+    assert write_events([one]).stored == 1
+    stored = Event.objects.get()
+    assert stored.properties == properties
+    assert stored.path == "/search/" + awkward
+    assert stored.event_id == uuid.UUID(one["event_id"])
+
+
 def test_a_repeated_event_within_a_batch_counts_as_a_duplicate() -> None:
     one = event(vid=new_visitor_id())
     assert write_events([one, dict(one)]) == WriteResult(stored=1, duplicates=1, invalid=0)
@@ -175,6 +194,9 @@ def test_events_of_a_user_without_a_visitor() -> None:
         {"properties": ["a", "list"]},
         {"source": "carrier-pigeon"},
         {"user_id": "someone"},
+        # PostgreSQL refuses NUL characters in text and jsonb: the batch would never be stored.
+        {"properties": {"note": "a\x00b"}},
+        {"path": "/a\x00b/"},
     ],
 )
 def test_events_off_the_contract_are_dropped_and_counted(broken: dict[str, Any]) -> None:

@@ -11,6 +11,9 @@ from personalization.conf import app_settings
 from personalization.tracking import tokens
 from tests.api.support import CONSENT, SCHEMA_URL, TOKEN_URL, make_visitor
 
+# The consent gate reads the current policy version from the database (through a cache).
+pytestmark = pytest.mark.django_db
+
 
 def test_the_token_names_the_browsers_visitor() -> None:
     visitor = make_visitor()

@@ -15,6 +15,9 @@ from personalization.tracking import tokens
 from personalization.tracking.context import PersonalizationContext
 from tests.api.support import CONSENT
 
+# The consent gate reads the current policy version from the database (through a cache).
+pytestmark = pytest.mark.django_db
+
 TEMPLATE = Template("{% load personalization_tags %}{% personalization_tracker %}")
 
 

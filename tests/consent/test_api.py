@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from personalization.consent.records import ip_prefix, user_agent_hash
+from personalization.consent.tasks import erase_withdrawn_data
 from personalization.models import ConsentPolicy, ConsentRecord, Visitor
 from tests.consent.conftest import CHROME, CONSENT_URL
 from tests.factories import make_user
@@ -197,12 +198,10 @@ def test_the_user_agent_hash_is_keyed(settings: Any) -> None:
 
 @pytest.fixture
 def erasures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
-    """Calls of personalization.privacy.erase_visitor_data (the privacy package does the work)."""
+    """The erasures queued (the erase_withdrawn_data task is tested on its own)."""
     calls: list[tuple[str, list[str]]] = []
-    from personalization import privacy
-
     monkeypatch.setattr(
-        privacy, "erase_visitor_data", lambda vid, categories=None: calls.append((vid, categories))
+        erase_withdrawn_data, "delay", lambda vid, categories: calls.append((vid, categories))
     )
     return calls
 

@@ -10,6 +10,9 @@ from django.test import RequestFactory
 from personalization import consent
 from personalization.consent import ConsentChoice, parse_consent_cookie
 
+# The consent gate reads the current policy version from the database (through a cache).
+pytestmark = pytest.mark.django_db
+
 OPTIONAL = ("analytics", "personalization", "marketing")
 
 

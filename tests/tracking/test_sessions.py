@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from django.test import RequestFactory
 
 from personalization.models.tracking import new_visitor_id
@@ -76,6 +77,7 @@ def test_ending_a_session_makes_the_next_request_start_one() -> None:
     assert second != first
 
 
+@pytest.mark.django_db  # the consent gate reads the current policy version
 def test_the_request_context_resolves_the_session_once() -> None:
     request = RequestFactory().get("/")
     request.COOKIES["p13n_consent"] = "1:analytics"

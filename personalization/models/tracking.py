@@ -145,6 +145,8 @@ class Event(models.Model):
             models.Index(fields=["user", "occurred_at"]),
             models.Index(fields=["product_id", "name", "occurred_at"]),
             models.Index(fields=["name", "occurred_at"]),
+            # Newest-first lists, date ranges and retention purges over all events.
+            models.Index(fields=["occurred_at"]),
         ]
 
     def __str__(self) -> str:

@@ -47,11 +47,14 @@ def products_by_id(product_ids: Iterable[str]) -> dict[str, ProductData]:
 
 
 def summarize_properties(properties: Any, limit: int = PROPERTIES_SUMMARY_LENGTH) -> str:
-    """``key=value, ...`` of an event's properties, cut to ``limit`` characters."""
+    """``key=value, ...`` of an event's properties by key, cut to ``limit`` characters.
+
+    Sorted because PostgreSQL's jsonb does not keep the order in which keys were sent.
+    """
     if not isinstance(properties, dict) or not properties:
         return ""
     parts = []
-    for key, value in properties.items():
+    for key, value in sorted(properties.items()):
         if isinstance(value, dict | list):
             value = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
         parts.append(f"{key}={value}")

@@ -298,7 +298,7 @@ def test_visitor_page_shows_sessions_and_timeline(admin_client, tracked):
     assert "Timeline (4 events)" in html
     for text in ("Page view", "Product view", "Add to cart", "Canvas Tote", "Sun Hat"):
         assert text in html
-    assert "quantity=2, price=19.90, variant={&quot;colour&quot;:&quot;sand&quot;}" in html
+    assert "price=19.90, quantity=2, variant={&quot;colour&quot;:&quot;sand&quot;}" in html
     assert change("session", tracked["first"].pk) in html
     blocks = response.context["timeline"]
     # Newest session first, and each session's events in the order they happened.
@@ -336,7 +336,7 @@ def test_identity_merge_page_renders(admin_client, tracked):
 
 
 def test_properties_summary_and_durations():
-    assert tracking_admin.summarize_properties({"a": 1, "b": [1, 2]}) == "a=1, b=[1,2]"
+    assert tracking_admin.summarize_properties({"b": [1, 2], "a": 1}) == "a=1, b=[1,2]"
     assert tracking_admin.summarize_properties({}) == ""
     long = tracking_admin.summarize_properties({"q": "x" * 300}, limit=20)
     assert len(long) == 20 and long.endswith("…")

@@ -38,10 +38,20 @@ RATES = ("INGEST_RATE_PER_VISITOR", "INGEST_RATE_PER_IP")
 RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 COOKIE_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
-# (setting, base class path) for the pluggable components.
+# (setting, base class, check id, an example value for the hint) of each pluggable component.
 COMPONENTS = (
-    ("STORE_ADAPTER", "personalization.adapters.StoreAdapter", "personalization.E001"),
-    ("EVENT_BUFFER", "personalization.tracking.buffer.EventBuffer", "personalization.E002"),
+    (
+        "STORE_ADAPTER",
+        "personalization.adapters.StoreAdapter",
+        "personalization.E001",
+        "myshop.personalization.ShopAdapter",
+    ),
+    (
+        "EVENT_BUFFER",
+        "personalization.tracking.buffer.EventBuffer",
+        "personalization.E002",
+        "personalization.tracking.buffer.RedisBuffer",
+    ),
 )
 
 
@@ -205,8 +215,9 @@ def _check_privacy() -> list:
 
 def _check_components() -> list:
     messages: list = []
-    for name, base_path, error_id in COMPONENTS:
+    for name, base_path, error_id, example in COMPONENTS:
         spec = getattr(app_settings, name)
+        base = import_string(base_path)
         try:
             path, _kwargs = split_import_spec(spec)
             cls = import_string(path)
@@ -216,13 +227,11 @@ def _check_components() -> list:
                     name,
                     spec,
                     f"cannot be imported ({exc}).",
-                    "Give the dotted path of a class, e.g. 'myshop.personalization.ShopAdapter', "
-                    "or a (path, kwargs) pair.",
+                    f"Give the dotted path of a class, e.g. {example!r}, or a (path, kwargs) pair.",
                     error_id,
                 )
             )
             continue
-        base = import_string(base_path)
         if not (isinstance(cls, type) and issubclass(cls, base)):
             messages.append(
                 _error(

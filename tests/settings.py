@@ -6,6 +6,7 @@ Redis, and the tests marked ``services`` go through a real Celery worker process
 
 import os
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 from demo_shop.settings import *  # noqa: F403
 from demo_shop.settings import CACHES, PERSONALIZATION, REDIS_URL
@@ -20,6 +21,11 @@ WHITENOISE_AUTOREFRESH = True
 if REDIS_URL:
     # Keep test keys apart from a demo running on the same Redis.
     CACHES["default"]["KEY_PREFIX"] = "p13n-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The cache gets the next Redis database: tests that call cache.clear() (FLUSHDB) must not
+    # wipe the broker's queues and bindings while a worker is running.
+    _redis = urlsplit(REDIS_URL)
+    _cache_db = (int(_redis.path.strip("/") or 0) + 1) % 16
+    CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_cache_db}"))
     # A queue of this test run's own, so that no other worker on the same Redis (a demo's, another
     # run's) takes its tasks. The services fixture starts its worker with CELERY_QUEUE set to it.
     CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE") or f"p13n-test-{uuid.uuid4().hex}"

@@ -154,6 +154,11 @@ def test_events_sessions_and_visitors_are_consistent():
         assert dwell["seconds"] > 0
     for scroll in events.filter(name="scroll_depth").values_list("properties", flat=True):
         assert 0 < scroll["percent"] <= 100
+    # Search queries are sensitive: stored encrypted, as the event writer stores them.
+    searches = list(events.filter(name="search"))
+    assert searches
+    for search in searches:
+        assert "query" not in search.properties and search.sensitive["query"]
 
 
 def test_carts_wishlists_and_reviews():

@@ -28,6 +28,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils.crypto import RANDOM_STRING_CHARS
 
+from personalization.conf import app_settings
 from personalization.models import Event, IdentityMerge, Session, Visitor
 
 from ..models import (
@@ -351,6 +352,7 @@ def write(data: Dataset) -> None:
                 "session",
                 "product_id",
                 "properties",
+                "sensitive",
                 "path",
                 "referrer_host",
                 "device_type",
@@ -533,11 +535,22 @@ def _event_rows(
         def event_id() -> Any:
             return values.uuid(uuid.UUID(int=bits(128), version=4))
 
+    # Properties named in SENSITIVE_EVENT_PROPERTIES (search queries) are kept encrypted in
+    # Event.sensitive, as the event writer keeps them; their ciphertext differs from run to run.
+    hidden = {name.lower() for name in app_settings.SENSITIVE_EVENT_PROPERTIES or ()}
+    sensitive_field = Event._meta.get_field("sensitive")
     no_properties = as_json({})
+    nothing_hidden = sensitive_field.get_db_prep_save({}, connection)
     devices = [(s.device_type, s.browser, s.os) for s in data.sessions]
     for i, (at, name, visitor, user, session, pk, props, path, host) in enumerate(data.events):
         when = time(at)
         device_type, browser, os_name = devices[session]
+        secret = nothing_hidden
+        if props and hidden and not hidden.isdisjoint(k.lower() for k in props):
+            secret = sensitive_field.get_db_prep_save(
+                {k: v for k, v in props.items() if k.lower() in hidden}, connection
+            )
+            props = {k: v for k, v in props.items() if k.lower() not in hidden}
         yield (
             base_event + i,
             event_id(),
@@ -547,6 +560,7 @@ def _event_rows(
             session_ids[session],
             pk,
             as_json(props) if props else no_properties,
+            secret,
             path,
             host,
             device_type,

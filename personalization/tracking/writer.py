@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
+from ..privacy.sensitive import split_sensitive
 from .names import canonical_name
 from .useragent import DeviceInfo, parse_user_agent
 
@@ -74,6 +75,7 @@ class _Row:
     product_id: str
     properties: dict[str, Any]
     properties_json: str
+    sensitive: dict[str, Any]
     path: str
     referrer: str
     referrer_host: str
@@ -137,6 +139,7 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise TypeError("properties must be a dict")
+    properties, sensitive = split_sensitive(properties)
     properties_json = _encode_json(properties)
     if _JSON_NUL.search(properties_json):
         raise ValueError(NUL_PROBLEM)
@@ -153,6 +156,7 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any) -> _Row:
         product_id=_no_nul(_text(raw.get("product_id"), MAX_PRODUCT_ID)),
         properties=properties,
         properties_json=properties_json,
+        sensitive=sensitive,
         path=_no_nul(_text(raw.get("path"), MAX_PATH)),
         referrer=_no_nul(_text(raw.get("referrer"), MAX_REFERRER)),
         referrer_host=_no_nul(_text(raw.get("referrer_host"), MAX_HOST)),
@@ -235,6 +239,7 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
     for row, value in zip(rows, values, strict=True):
         fields = dict(zip(attnames, value, strict=True))
         fields["properties"] = row.properties
+        fields["sensitive"] = row.sensitive
         events.append(Event(**fields))
     Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=INSERT_BATCH)
 
@@ -365,6 +370,7 @@ EVENT_FIELDS = (
     "session",
     "product_id",
     "properties",
+    "sensitive",
     "path",
     "referrer_host",
     "device_type",
@@ -375,6 +381,10 @@ EVENT_FIELDS = (
     "client_ts",
     "received_at",
 )
+
+
+# Sensitive properties are stored encrypted ("" when there are none), as the field stores them.
+_SENSITIVE = Event._meta.get_field("sensitive")
 
 
 def _event_values(
@@ -388,6 +398,7 @@ def _event_values(
         row.session_id if row.session_id in sessions else None,
         row.product_id,
         row.properties_json,
+        _SENSITIVE.get_prep_value(row.sensitive),
         row.path,
         row.referrer_host,
         row.device.device_type,

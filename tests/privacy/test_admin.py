@@ -16,7 +16,7 @@ from personalization.models import DataSubjectRequest, Event, Visitor
 from personalization.privacy import erase_user
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 REQUESTS_URL = reverse("admin:personalization_datasubjectrequest_changelist")
 ERASE_FORM_URL = reverse("admin:personalization_datasubjectrequest_erase")

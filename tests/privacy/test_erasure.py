@@ -32,7 +32,7 @@ from personalization.tracking.collect import enqueue
 from personalization.tracking.events import make_event
 from personalization.tracking.sessions import resolve_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 def rows_of(person) -> dict[str, int]:

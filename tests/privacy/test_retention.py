@@ -27,7 +27,7 @@ from personalization.privacy.retention import (
 from personalization.tasks import purge_expired_events as purge_task
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 NOW = dt.datetime(2026, 6, 30, 14, 0, tzinfo=dt.UTC)
 RETENTION_DAYS = 30

@@ -12,7 +12,7 @@ from django.urls import reverse
 from personalization.models import DataSubjectRequest, Event, Visitor
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 EXPORT_URL = reverse("personalization:privacy-export")
 ERASE_URL = reverse("personalization:privacy-erase")

@@ -131,9 +131,9 @@ def _send_erased(request: DataSubjectRequest, subject: Subject, vid: str | None)
 
 def _erase(subject: Subject, request: DataSubjectRequest, *, anonymise: bool) -> None:
     _start(request)
-    flush_pending_events()
     counts: Counter = Counter()
     try:
+        flush_pending_events()
         with transaction.atomic():
             _run_handlers(subject, counts)
             if anonymise:

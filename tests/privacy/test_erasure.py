@@ -251,3 +251,17 @@ def test_erasing_a_browser_without_categories_erases_everything(person) -> None:
 
 def test_an_unknown_browser_is_erased_without_error(db) -> None:
     assert erase_visitor_data("never-seen-0000000001")["events"] == 0
+
+
+def test_an_unreachable_buffer_fails_the_request_instead_of_leaving_it_running(
+    person, monkeypatch
+) -> None:
+    def unreachable():
+        raise ConnectionError("buffer down")
+
+    monkeypatch.setattr("personalization.privacy.subjects.flush_buffer", unreachable)
+    with pytest.raises(ConnectionError):
+        erase_user(person.user.pk)
+    request = DataSubjectRequest.objects.get()
+    assert (request.status, request.error) == ("failed", "ConnectionError")
+    assert Event.objects.filter(user=person.user).count() == 6

@@ -37,7 +37,8 @@ test-fast: install
 worker: install
 	$(VENV)/bin/celery -A demo_shop worker --loglevel=info --beat
 
-# Rebuild personalization/static/personalization/tracker.min.js after editing tracker.js.
+# Rebuild tracker.min.js and consent.min.js (personalization/static/personalization/) after editing
+# tracker.js or consent.js.
 js: install
 	$(PY) -m personalization.tracking.build_js
 

@@ -33,8 +33,10 @@ def catalog() -> dict:
 
 
 def test_browse_add_to_cart_check_out_and_see_the_order(
-    page: Page, page_log: PageLog, catalog: dict
+    page: Page, page_log: PageLog, catalog: dict, live_server
 ) -> None:
+    # A visitor who has answered the consent banner (tests/e2e/test_consent.py covers it).
+    page.context.add_cookies([{"name": "p13n_consent", "value": "1:", "url": live_server.url}])
     page.goto("/")
     expect(page).to_have_title(re.compile("Demo Shop"))
 

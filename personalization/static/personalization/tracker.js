@@ -9,7 +9,9 @@
  * and this file reads its settings from those attributes. It captures what the page marks with
  * data-p13n-* attributes and what the page pushes to window.dataLayer (GA4 e-commerce events),
  * and posts batches to the ingest API. Nothing is captured or sent unless the consent cookie grants
- * "analytics" or "personalization"; consent is checked again before every request.
+ * "analytics" or "personalization"; consent is checked again before every request. When consent
+ * is given on a page served without it (consent.js sends a "p13n:consent" event to document), the
+ * view of that page is sent, since the server did not record it.
  *
  * Page views and product views of the page the server rendered are recorded by the server
  * (TrackingMiddleware), so view events for that URL path are dropped here; they are sent only
@@ -40,6 +42,8 @@
     const consentCookie = config.consentCookie || "p13n_consent";
     // The server sets data-consent-required="false" when CONSENT_REQUIRED is off.
     const consentRequired = config.consentRequired !== "false";
+    // A choice made under another policy version is no choice (the banner asks again).
+    const policyVersion = config.policyVersion;
     let token = config.token || "";
 
     const FLUSH_DELAY = 4000; // ms a captured event may wait for companions
@@ -82,8 +86,9 @@
       const match = document.cookie.match("(?:^|;)\\s*" + consentCookie + "=([^;]*)");
       if (!match) return !consentRequired;
       // "<policy version>:<categories joined by +>", e.g. 1:analytics+personalization
-      const granted = decodeURIComponent(match[1]).replace(/"/g, "").split(":")[1] || "";
-      return granted.split("+").some((c) => c === "analytics" || c === "personalization");
+      const parts = decodeURIComponent(match[1]).replace(/"/g, "").split(":");
+      if (policyVersion && parts[0] !== policyVersion) return !consentRequired;
+      return (parts[1] || "").split("+").some((c) => c === "analytics" || c === "personalization");
     };
 
     const uuid = () => {
@@ -169,9 +174,10 @@
       while (queue.length) send(queue.splice(0, BATCH), beacon === true, 0);
     };
 
-    const track = (name, properties, productId) => {
+    // view: the view of the served page, which the server did not record (no consent then).
+    const track = (name, properties, productId, view) => {
       if (!name || !consented()) return "";
-      if (VIEWS.indexOf(name) >= 0 && location.pathname === servedPath) return "";
+      if (!view && VIEWS.indexOf(name) >= 0 && location.pathname === servedPath) return "";
       const id = uuid();
       queue.push({
         event_id: id,
@@ -325,6 +331,16 @@
       track: guard((name, properties) => track(name, properties)),
       flush: guard(() => flush()),
     };
+
+    // consent.js announces a recorded choice. Consent given on this page: record its view now,
+    // once (the server records the views of the pages served after).
+    let viewed = consented();
+    on(document, "p13n:consent", () => {
+      if (!viewed && consented()) {
+        viewed = true;
+        track(pageProduct ? "product_view" : "page_view", {}, pageProduct, true);
+      }
+    });
 
     const layer = (window.dataLayer = window.dataLayer || []);
     const push = layer.push;

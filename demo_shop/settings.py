@@ -157,6 +157,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personalization.purge_expired_sessions",
         "schedule": crontab(hour=3, minute=45),
     },
+    # The consent log's retention (CONSENT_LOG_RETENTION_DAYS); each subject's latest record stays.
+    "personalization-purge-consent-log": {
+        "task": "personalization.purge_consent_log",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }
 
 LOGGING = {

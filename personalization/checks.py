@@ -266,11 +266,14 @@ def _check_components() -> list:
 
 
 CONSENT_SOURCES = ("banner", "tcf", "onetrust")
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
 
 @register()
 def check_consent_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    """The consent banner and CMP settings (ids ``personalization.E03x``)."""
+    """The consent banner and CMP settings (ids ``personalization.E03x`` / ``W03x``)."""
+    from django.conf import settings
+
     if not isinstance(app_settings.user_settings(), dict):
         return []  # reported by check_settings (E010)
     messages: list = []
@@ -304,6 +307,15 @@ def check_consent_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 "is not a rate.",
                 "Write it as '<number>/<s|min|hour|day>'.",
                 "personalization.E034",
+            )
+        )
+    if CSRF_MIDDLEWARE not in getattr(settings, "MIDDLEWARE", []):
+        messages.append(
+            Warning(
+                "The consent API needs Django's CSRF middleware: without it consent.js cannot "
+                "record a choice.",
+                hint=f"Add {CSRF_MIDDLEWARE!r} to MIDDLEWARE.",
+                id="personalization.W030",
             )
         )
     source = app_settings.CONSENT_SOURCE

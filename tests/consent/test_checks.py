@@ -54,3 +54,8 @@ def test_the_default_cmp_maps_pass(source: str) -> None:
 def test_a_partial_cmp_map_passes() -> None:
     mapping = {"tcf": {"analytics": [1, 9]}}
     assert ids(CONSENT_SOURCE="tcf", CMP_CATEGORY_MAP=mapping) == []
+
+
+def test_the_csrf_middleware_is_needed(settings: Any) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m]
+    assert ids() == ["personalization.W030"]

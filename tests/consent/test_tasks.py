@@ -166,3 +166,12 @@ def test_retention_deletes_in_batches(settings: Any, monkeypatch: pytest.MonkeyP
     kept = record(4000, vid=new_visitor_id())
     assert purge_consent_log() == 5
     assert list(ConsentRecord.objects.values_list("id", flat=True)) == [kept.id]
+
+
+def test_the_demo_purges_the_consent_log_daily(settings: Any) -> None:
+    from demo_shop.celery import app
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "personalization.purge_consent_log" in names
+    app.loader.import_default_modules()  # what a worker does at start
+    assert "personalization.purge_consent_log" in app.tasks

@@ -412,3 +412,34 @@ def wait_for_cookie(page: Page, name: str, value: str, timeout: float = 10.0) ->
     while cookies(page.context).get(name) != value:
         assert time.monotonic() < deadline, cookies(page.context)
         page.wait_for_timeout(100)
+
+
+# OneTrust after the visitor answered its banner with performance cookies only.
+FAKE_ONETRUST = """
+document.cookie = "OptanonAlertBoxClosed=2026-01-01T00:00:00.000Z; path=/";
+window.OnetrustActiveGroups = ",C0001,C0002,";
+window.shopWrapperCalls = 0;
+window.OptanonWrapper = () => { window.shopWrapperCalls += 1; };
+"""
+
+
+def test_onetrust_groups_are_mirrored(page: Page, page_log: PageLog, settings: Any) -> None:
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "CONSENT_SOURCE": "onetrust"}
+    page.add_init_script(FAKE_ONETRUST)
+    page.goto("/")
+    wait_for_cookie(page, "p13n_consent", "1:analytics")
+    assert page.locator("#p13n-consent").count() == 0
+    # The visitor opens OneTrust's preferences and allows targeting cookies too.
+    page.evaluate(
+        """() => {
+            window.OnetrustActiveGroups = ",C0001,C0002,C0004,";
+            window.OptanonWrapper();
+        }"""
+    )
+    wait_for_cookie(page, "p13n_consent", "1:analytics+marketing")
+    assert page.evaluate("window.shopWrapperCalls") == 1  # the shop's own callback still runs
+    assert [(r.method, r.granted) for r in ConsentRecord.objects.order_by("pk")] == [
+        ("cmp", ["analytics"]),
+        ("cmp", ["analytics", "marketing"]),
+    ]
+    assert not page_log.errors and not page_log.failed_responses

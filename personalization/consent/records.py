@@ -172,10 +172,11 @@ def _cookie_categories(request: Any) -> frozenset[str]:
 
 
 def _queue_erasure(vid: str, categories: list[str]) -> None:
-    from .tasks import erase_withdrawn_data
+    # The erasure writes the buffered events first, so it reaches those captured just before.
+    from ..tasks import erase_visitor_data
 
     def queue() -> None:
-        erase_withdrawn_data.delay(vid, categories)
+        erase_visitor_data.delay(vid, categories)
 
     transaction.on_commit(queue, robust=True)
 

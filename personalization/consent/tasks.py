@@ -68,20 +68,6 @@ def record_gpc_opt_out(
     return True
 
 
-@shared_task(name="personalization.erase_withdrawn_data")
-def erase_withdrawn_data(vid: str, categories: list[str]) -> dict[str, Any]:
-    """Delete what was collected for the browser ``vid`` under the ``categories`` it now denies.
-
-    Buffered events are written first, so that the erasure also reaches events captured just
-    before the withdrawal. The work itself is :func:`personalization.privacy.erase_visitor_data`.
-    """
-    from ..privacy import erase_visitor_data
-    from ..tracking.collect import flush_buffer
-
-    flush_buffer()
-    return erase_visitor_data(vid, categories)
-
-
 def purge_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     """Records created before this time are past ``CONSENT_LOG_RETENTION_DAYS``."""
     now = now or timezone.now()

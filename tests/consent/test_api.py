@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from personalization.consent.records import ip_prefix, user_agent_hash
-from personalization.consent.tasks import erase_withdrawn_data
 from personalization.models import ConsentPolicy, ConsentRecord, Visitor
+from personalization.tasks import erase_visitor_data
 from tests.consent.conftest import CHROME, CONSENT_URL
 from tests.factories import make_user
 
@@ -198,10 +198,10 @@ def test_the_user_agent_hash_is_keyed(settings: Any) -> None:
 
 @pytest.fixture
 def erasures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
-    """The erasures queued (the erase_withdrawn_data task is tested on its own)."""
+    """The erasures queued (the erase_visitor_data task is tested with the privacy package)."""
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(
-        erase_withdrawn_data, "delay", lambda vid, categories: calls.append((vid, categories))
+        erase_visitor_data, "delay", lambda vid, categories: calls.append((vid, categories))
     )
     return calls
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 import uuid
 from typing import Any
 
@@ -15,7 +13,6 @@ from django.utils import timezone
 from personalization import consent
 from personalization.consent.records import user_agent_hash
 from personalization.consent.tasks import (
-    erase_withdrawn_data,
     purge_consent_log,
     record_gpc_opt_out,
 )
@@ -111,23 +108,6 @@ def test_the_gpc_task_is_idempotent() -> None:
 def test_the_gpc_task_records_a_user_that_was_deleted_meanwhile_as_none() -> None:
     record_gpc_opt_out(vid="", user_id=987654, policy_version=1, granted=[])
     assert ConsentRecord.objects.get().user is None
-
-
-def test_erase_withdrawn_data_writes_the_buffer_then_erases(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from personalization.tracking import collect
-
-    order: list[str] = []
-    monkeypatch.setattr(collect, "flush_buffer", lambda: order.append("flush"))
-    # The interface of the privacy package, whose own tests cover what it erases.
-    privacy = types.ModuleType("personalization.privacy")
-    privacy.erase_visitor_data = lambda vid, categories: (  # type: ignore[attr-defined]
-        order.append(f"erase {vid} {categories}") or {"events": 3}
-    )
-    monkeypatch.setitem(sys.modules, "personalization.privacy", privacy)
-    assert erase_withdrawn_data("v" * 22, ["marketing"]) == {"events": 3}
-    assert order == ["flush", f"erase {'v' * 22} ['marketing']"]
 
 
 def record(age_days: float, **fields: Any) -> ConsentRecord:

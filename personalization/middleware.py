@@ -5,7 +5,7 @@ Add it after ``AuthenticationMiddleware``. For every request it attaches a lazy
 After the view it records, for an HTML ``GET`` answered with 200 and a tracked visitor:
 
 * ``product_view`` when the store adapter maps the path to a product (the lookup is cached for a
-  few minutes), and ``page_view`` on every other page. A product page gives one event, not two:
+  day), and ``page_view`` on every other page. A product page gives one event, not two:
   analyses that count page views count both names.
 
 Nothing is recorded for other methods and statuses, non-HTML responses, prefetches and
@@ -57,11 +57,12 @@ def path_excluded(request: HttpRequest) -> bool:
 
 
 def _is_fragment_or_prefetch(request: HttpRequest) -> bool:
-    headers = request.headers
+    # META rather than request.headers, which copies every header into a new mapping.
+    meta = request.META
     return (
-        "prefetch" in headers.get("Sec-Purpose", headers.get("Purpose", "")).lower()
-        or headers.get("X-Requested-With") == "XMLHttpRequest"
-        or "HX-Request" in headers
+        "prefetch" in meta.get("HTTP_SEC_PURPOSE", meta.get("HTTP_PURPOSE", "")).lower()
+        or meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest"
+        or "HTTP_HX_REQUEST" in meta
     )
 
 

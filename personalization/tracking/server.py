@@ -19,8 +19,11 @@ from .events import make_event
 
 logger = logging.getLogger(__name__)
 
-# Seconds a path → product answer (including "not a product page") stays in the cache.
-PRODUCT_PATH_CACHE_TTL = 300
+# Seconds a path → product answer (including "not a product page") stays in the cache. A day:
+# a product's path rarely changes, views are recorded only for pages answered with 200 (so a
+# removed product's path is never looked up), and with a few minutes the pages of a large
+# catalogue viewed less often than that would miss the cache, and query the store, on every view.
+PRODUCT_PATH_CACHE_TTL = 24 * 60 * 60
 
 
 def product_path_cache_key(path: str) -> str:

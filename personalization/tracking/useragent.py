@@ -97,6 +97,9 @@ def parse_user_agent(user_agent: str) -> DeviceInfo:
     return DeviceInfo(device_type, browser[:MAX_FIELD], os_family[:MAX_FIELD])
 
 
+# Cached like the parse: the robot-word search costs more than the rest of the middleware's
+# checks together, and a site sees the same few hundred user agents over and over.
+@functools.lru_cache(maxsize=4096)
 def is_bot(user_agent: str) -> bool:
     """Whether a request with this user agent comes from a robot (or sends no user agent)."""
     return looks_like_bot(user_agent) or parse_user_agent(user_agent).device_type == "bot"

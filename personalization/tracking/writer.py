@@ -35,6 +35,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 
 from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
 from ..privacy.sensitive import split_sensitive
@@ -301,7 +302,7 @@ def _upsert_visitors(rows: list[_Row]) -> dict[str, Visitor]:
             visitor.last_seen = max(last, visitor.last_seen)
             changed.append(visitor)
     if changed:
-        Visitor.objects.bulk_update(changed, ["first_seen", "last_seen"])
+        _update_rows(Visitor, changed, ["first_seen", "last_seen"])
     return visitors
 
 
@@ -357,8 +358,30 @@ def _upsert_sessions(rows: list[_Row], visitors: dict[str, Visitor]) -> set[uuid
     if created:
         Session.objects.bulk_create(created, ignore_conflicts=True)
     if changed:
-        Session.objects.bulk_update(changed, ["started_at", "ended_at", "event_count", "user"])
+        _update_rows(Session, changed, ["started_at", "ended_at", "event_count", "user"])
     return set(ids)
+
+
+def _update_rows(model: type[Model], objects: list[Model], fields: list[str]) -> None:
+    """Save ``fields`` of ``objects``: one UPDATE statement run with many parameter sets.
+
+    ``bulk_update`` builds a CASE expression per field with a branch per object, whose Python
+    cost grows with objects x fields and dominated the writer's time on batches of many visitors.
+    """
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    statement = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns]
+        + [meta.pk.get_db_prep_save(obj.pk, connection)]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, params)
 
 
 # The Event fields _event_values() fills, in its order (properties as JSON text, as COPY reads it).

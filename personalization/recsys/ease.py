@@ -1,0 +1,98 @@
+"""EASE^R: the closed-form linear item–item autoencoder of Steck (WWW 2019).
+
+``B = argmin ||X - XB||² + λ||B||²`` subject to ``diag(B) = 0`` has the closed form
+``P = (XᵀX + λI)⁻¹``, ``B_ij = -P_ij / P_jj``. One dense inversion of an items × items matrix:
+well suited to catalogues up to about 20,000 items (memory grows with the square of the number of
+items: with 10,000 items the fit peaks at about 800 MB and the model keeps 400 MB).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse as sp
+
+from .base import Interactions, Recommender
+
+
+def gram_matrix(x: sp.csr_matrix) -> np.ndarray:
+    """``XᵀX`` as a dense float32 array.
+
+    Through BLAS on a dense copy of ``X`` when that costs less than about 50 sparse products
+    (BLAS is that much faster per operation), else as a sparse product.
+    """
+    n_users, n_items = x.shape
+    row_lengths = np.diff(x.indptr).astype(np.float64)
+    if n_users * n_items * n_items < 50 * float(row_lengths @ row_lengths) and (
+        n_users * n_items <= 1 << 26
+    ):
+        dense = x.astype(np.float32).toarray()
+        return _mirror_upper(scipy.linalg.blas.ssyrk(1.0, dense, trans=1))
+    return np.asarray((x.T @ x).toarray(), dtype=np.float32)
+
+
+def spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite float32 matrix, overwriting it.
+
+    Cholesky ``A = UᵀU``, then ``A⁻¹ = U⁻¹U⁻ᵀ`` with a triangular inverse and a rank-k update:
+    half the work and memory of a general inverse. Single precision is ample for a ranking
+    (the penalty keeps the matrix well conditioned) and twice as fast.
+    """
+    factor, info = scipy.linalg.lapack.spotrf(matrix, lower=False, overwrite_a=True, clean=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the Gram matrix is not positive definite (info={info})")
+    factor, info = scipy.linalg.lapack.strtri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"triangular inversion failed (info={info})")
+    return _mirror_upper(scipy.linalg.blas.ssyrk(1.0, factor, trans=0))
+
+
+def _mirror_upper(matrix: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Copy the upper triangle onto the lower one in place, a block at a time (little memory)."""
+    n = matrix.shape[0]
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        matrix[start:stop, :start] = matrix[:start, start:stop].T
+        square = matrix[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        square[lower] = square.T[lower]
+    return matrix
+
+
+class EASERecommender(Recommender):
+    """Embarrassingly Shallow Autoencoder (EASE^R) for implicit feedback.
+
+    ``l2`` is the ridge penalty λ; larger values favour popular items and generalise more.
+    ``binary`` reduces the interactions to 0/1 (the paper's setting) instead of using the
+    weights. The score of an item for a user is ``x_u · B[:, j]``.
+    """
+
+    name = "ease"
+
+    def __init__(self, l2: float = 500.0, binary: bool = True) -> None:
+        self.l2 = l2
+        self.binary = binary
+
+    def _input(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        x = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+        if self.binary:
+            x.data[:] = 1.0
+        return x
+
+    def _fit(self, data: Interactions, items: pd.DataFrame | None) -> None:
+        x = self._input(data.matrix)
+        gram = gram_matrix(x)
+        gram[np.diag_indices_from(gram)] += float(self.l2)
+        inverse = spd_inverse(gram)
+        diagonal = np.diag(inverse).copy()
+        inverse /= -diagonal
+        np.fill_diagonal(inverse, 0.0)
+        self.weights_ = inverse
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self._input(self.user_items_[users]) @ self.weights_)
+
+    def _similar(self, item: int) -> np.ndarray:
+        # Row i of B: how much having item i raises each other item's score.
+        return self.weights_[item]

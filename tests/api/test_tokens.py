@@ -68,3 +68,19 @@ def test_tokens_expire_after_the_configured_age(monkeypatch: pytest.MonkeyPatch)
         tokens.read(token)
     with override_settings(PERSONALIZATION={"VISITOR_TOKEN_MAX_AGE": 600}):
         assert tokens.read(token) == "visitor-1"
+
+
+def test_a_token_is_handed_out_again_for_a_24th_of_its_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = 1_800_000_000.0  # the start of a 100-second period
+    clock = SimpleNamespace(time=lambda: now)
+    monkeypatch.setattr(tokens, "time", clock)
+    monkeypatch.setattr(signing, "time", clock)
+    with override_settings(PERSONALIZATION={"VISITOR_TOKEN_MAX_AGE": 2400}):
+        first = tokens.issue("visitor-2")
+        now += 99
+        assert tokens.issue("visitor-2") == first
+        assert tokens.issue("visitor-3") != first
+        now += 1
+        renewed = tokens.issue("visitor-2")
+    assert renewed != first
+    assert tokens.read(renewed) == tokens.read(first) == "visitor-2"

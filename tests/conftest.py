@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,3 +27,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Queued tasks run in the test's own process and transaction, as in the embedded mode.
+
+    In the services mode a task queued by a test without a worker would otherwise wait in the
+    broker and run later, during another test, in the worker. Tests that use the real worker
+    (the ``celery_worker_process`` fixture) keep the broker.
+    """
+    if "celery_worker_process" in request.fixturenames:
+        yield
+        return
+    from celery import current_app
+
+    conf = current_app.conf
+    saved = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager = conf.task_eager_propagates = True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery import current_app
 from playwright.sync_api import Page, expect
 
 from personalization.models import DataSubjectRequest, Event, Session, Visitor
@@ -24,16 +22,6 @@ pytestmark = [
 ]
 
 CONSENT_ALL = "1:analytics+personalization"
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """The erasure task runs in the live server's thread, also when a broker is configured."""
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager = conf.task_eager_propagates = True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from celery import current_app
 from django.core.cache import cache
 
 from personalization.models import (
@@ -141,13 +140,3 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(module, "_sections", {})
     monkeypatch.setattr(module, "_handlers", [])
     return module
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Run queued tasks in this process (the embedded mode's behaviour, also with a broker)."""
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager = conf.task_eager_propagates = True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved

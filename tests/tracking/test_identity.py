@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import current_app
 from django.test import Client
 
 from personalization.models.tracking import Event, IdentityMerge, Session, Visitor, new_visitor_id
@@ -30,16 +28,6 @@ def ada(django_user_model: Any) -> Any:
 @pytest.fixture
 def bob(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("bob", password="x")
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Run queued tasks in this process and transaction (the embedded mode's behaviour)."""
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager = conf.task_eager_propagates = True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -186,8 +186,8 @@ class KMeansSegmenter:
         k_range: tuple[int, int] = (2, 8),
         random_state: int = 0,
         n_init: int = 4,
-        silhouette_sample_size: int = 5_000,
-        search_sample_size: int = 20_000,
+        silhouette_sample_size: int = 4_000,
+        search_sample_size: int = 10_000,
         top: int = 3,
     ) -> None:
         self.k_range = k_range

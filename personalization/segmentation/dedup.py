@@ -17,10 +17,11 @@ Normalisation
 
 Blocking
     Only records that share a blocking key are compared, which keeps the work near-linear: the
-    first four characters of the normalised email's local part, the last six digits of the
-    phone, and the first three letters of the last name word with the postcode's first three
-    characters (or the first name's initial when there is no postcode). Blocks larger than
-    ``max_block_size`` (placeholder values such as ``000000``) are skipped.
+    normalised email, the first four characters of its local part, the last six digits of the
+    phone, and the first three letters of the last name word with the postcode (or the first
+    name's initial when there is no postcode). Blocks larger than ``max_block_size`` (common
+    prefixes, placeholder values such as ``000000``) are skipped; the other keys still pair
+    their records.
 
 Score
     The weighted mean of the field similarities of the fields both records have (weights
@@ -172,12 +173,12 @@ def blocking_keys(name: str, email: str, phone: str, postcode: str) -> list[str]
     """The blocking keys of one normalised record (see the module docstring)."""
     keys = []
     if email:
-        keys.append("e:" + email.split("@", 1)[0][:4])
+        keys += ["e:" + email, "ep:" + email.split("@", 1)[0][:4]]
     if len(phone) >= 6:
         keys.append("p:" + phone[-6:])
     words = name.split()
     if words:
-        tail = postcode[:3] if postcode else words[0][0]
+        tail = postcode or words[0][0]
         keys.append(f"n:{words[-1][:3]}:{tail}")
     return keys
 

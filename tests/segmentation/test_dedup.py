@@ -57,9 +57,10 @@ def test_address_and_postcode_normalisation():
 
 def test_blocking_keys():
     assert blocking_keys("john smith", "jsmith@gmail.com", "442079460018", "SW1A1AA") == [
-        "e:jsmi",
+        "e:jsmith@gmail.com",
+        "ep:jsmi",
         "p:460018",
-        "n:smi:SW1",
+        "n:smi:SW1A1AA",
     ]
     assert blocking_keys("john smith", "", "", "") == ["n:smi:j"]
     assert blocking_keys("", "", "123", "") == []
@@ -154,3 +155,17 @@ def test_precision_and_recall_on_planted_near_duplicates():
     recall = true_positives / len(planted)
     assert precision >= 0.95, (precision, sorted(found - planted)[:5])
     assert recall >= 0.95, (recall, sorted(planted - found)[:5])
+
+
+def test_oversized_blocks_are_skipped_but_other_keys_still_pair_records():
+    records = pd.DataFrame(
+        {
+            "name": ["Ann Lee", "Ann Lee", "Ann Leigh", "Ann Lo"],
+            "email": ["ann.lee@x.org", "ANN.LEE+1@x.org", "ann.leigh@x.org", "ann.lo@x.org"],
+            "postcode": ["E1 6AN", "E16AN", "N1 9GU", "W1A 1AA"],
+        }
+    )
+    # The "ann." prefix block holds all four records, more than max_block_size allows; the exact
+    # email and the name-and-postcode keys still bring the first two together.
+    suggestions = find_duplicates(records, max_block_size=3)
+    assert [(s.id_a, s.id_b) for s in suggestions] == [(0, 1)]

@@ -6,7 +6,8 @@
 ``order_id``, ``amount`` and ``timestamp``. Rows of the same ``order_id`` are one order: their
 amounts are summed and the earliest timestamp is the order's time. Orders after ``as_of`` are
 ignored, so the same data can be scored "as of" any past day. The input should hold purchases;
-refunds in it lower ``monetary`` like any other negative amount.
+refunds in it lower ``monetary`` like any other negative amount, and a missing amount counts as 0
+(the order still counts). Rows without a ``customer_id`` are ignored.
 
 Scores
 ------

@@ -202,3 +202,14 @@ def test_segments_agree_with_segment_for():
         for r, f, m in table[["r_score", "f_score", "m_score"]].itertuples(index=False)
     ]
     assert table["segment"].tolist() == expected
+
+
+def test_missing_amounts_and_customer_ids():
+    orders = orders_of(
+        [("a", "o1", np.nan, 2), ("a", "o2", 10.0, 1), ("b", "o3", np.nan, 3), (None, "o4", 5.0, 1)]
+    )
+    table = rfm(orders, as_of=AS_OF)
+    assert list(table.index) == ["a", "b"]
+    assert table["frequency"].tolist() == [2, 1]
+    assert table["monetary"].tolist() == [10.0, 0.0]
+    assert table["m_score"].tolist() == [4, 2]

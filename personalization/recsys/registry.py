@@ -34,8 +34,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "hybrid",
         {
             "components": [
-                ["ease", {"l2": 500.0}, 1.0],
-                ["buy_again", {}, 0.5],
+                ["ease", {"l2": 600.0}, 1.0],
+                ["buy_again", {}, 4.0],
             ],
             "fallback": "popular",
         },

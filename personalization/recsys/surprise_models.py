@@ -43,12 +43,18 @@ class _SurpriseRecommender(Recommender):
 
     def _trainset(self, data: Interactions) -> Any:
         surprise = _import_surprise()
-        matrix = data.matrix.tocoo()
-        ratings = pd.DataFrame({"user": matrix.row, "item": matrix.col, "rating": matrix.data})
+        # In the order of first appearance, as Surprise numbers raw data, so that a seeded model
+        # learns exactly what Surprise itself learns from the same rows.
+        ratings = (
+            data.rows.groupby(["user", "item"], sort=False)["weight"]
+            .mean()
+            .rename("rating")
+            .reset_index()
+        )
         scale = (
             tuple(float(v) for v in self.rating_scale)
             if self.rating_scale is not None
-            else (float(matrix.data.min()), float(matrix.data.max()))
+            else (float(ratings["rating"].min()), float(ratings["rating"].max()))
         )
         self.rating_scale_ = list(scale)
         reader = surprise.Reader(rating_scale=scale)

@@ -35,6 +35,9 @@ if REDIS_URL:
 # a deployment whose worker flushes every few seconds is better off with it too.
 CELERY_DB_REUSE_MAX = 1000
 
+# Task results (unprefixed keys) leave Redis a minute after the run rather than a day.
+CELERY_RESULT_EXPIRES = 60
+
 # Static files from the source folders, as in the tests: a benchmark runs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 

@@ -143,7 +143,8 @@ def clear_redis(url: str, prefix: str) -> None:
     client = redis.Redis.from_url(url)
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        keys += list(client.scan_iter(match=f"_kombu.binding.{prefix}*", count=1000))
+        for binding in ("_kombu.binding.", "_kombu.binding_permanent."):
+            keys += list(client.scan_iter(match=f"{binding}{prefix}*", count=1000))
         if keys:
             client.delete(*keys)
     finally:

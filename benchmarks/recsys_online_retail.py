@@ -191,8 +191,10 @@ def main() -> None:
 
     interactions, items = load(args.path)
     (train, test), (new_train, new_test) = splits(interactions, args.test_weeks)
-    cutoff = train["timestamp"].max()
-    buyers = set(interactions.loc[interactions["timestamp"] > cutoff, "user_id"])
+    _, everyone = temporal_split(
+        interactions, test_days=7.0 * args.test_weeks, known_users_only=False
+    )
+    buyers = set(everyone["user_id"])
     print(
         f"{len(buyers - set(train['user_id'])):,} of {len(buyers):,} customers of the test "
         "weeks had not bought before (left out: every model gives them its fallback)"

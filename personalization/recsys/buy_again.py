@@ -21,12 +21,13 @@ class BuyAgainRecommender(Recommender):
         due   = exp(-(ln(t_ui / gap_i))² / (2 * interval_width²))
 
     ``gap_i`` is the median time between two consecutive purchases of ``i`` by the same customer
-    over all customers (the median over all items when ``i`` was never bought twice, and
-    ``default_interval_days`` when nothing was), so ``due`` peaks when the usual interval has
-    passed. ``repeat_rate_i`` is the share of the buyers of ``i`` who bought it more than once,
-    shrunk towards the overall share (itself Laplace-smoothed) with ``repeat_prior``
-    pseudo-buyers. Times are measured from ``reference_time`` (default: the newest timestamp of
-    the training data); without timestamps only the counts and repeat rates are used.
+    over all customers (gaps under a day are ignored; the median of all items' gaps when ``i``
+    was never bought twice, and ``default_interval_days`` when nothing was), so ``due`` peaks
+    when the usual interval has passed. ``repeat_rate_i`` is the share of the buyers of ``i``
+    who bought it more than once, shrunk towards the overall share (itself Laplace-smoothed)
+    with ``repeat_prior`` pseudo-buyers. Times are measured from ``reference_time`` (default:
+    the newest timestamp of the training data); without timestamps only the counts and repeat
+    rates are used.
 
     Only items already bought are recommended, so ``exclude_seen`` has no effect, and an unknown
     user gets an empty list.

@@ -12,11 +12,14 @@ from .base import Interactions, Recommender, as_id_array
 
 
 def normalise_rows(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
-    """Min–max scale each row's finite scores to [0, 1]; ``-inf`` (no evidence) becomes 0.
+    """Scale each row's finite scores; ``-inf`` (no evidence) becomes 0.
 
-    A row whose finite scores are all equal scales to 1 where scored. Scaling per user makes
+    ``"minmax"`` maps a row's scores to [0, 1] (a row of equal scores to 1), ``"max"`` divides
+    them by the row's largest absolute score, ``"none"`` keeps them. Scaling per user makes
     models with different score ranges comparable before they are blended.
     """
+    if method not in ("minmax", "max", "none"):
+        raise ValueError(f"unknown normalisation {method!r}")
     finite = np.isfinite(scores)
     if method == "none":
         return np.where(finite, scores, 0.0)
@@ -33,7 +36,11 @@ def normalise_rows(scores: np.ndarray, method: str = "minmax") -> np.ndarray:
 
 
 class HybridRecommender(Recommender):
-    """Blends the per-user min–max normalised scores of component models.
+    """Blends the per-user normalised scores of component models, weighted.
+
+    ``normalisation`` (see :func:`normalise_rows`) makes the components' scores comparable:
+    ``"minmax"`` (the default) scales each user's scores to [0, 1], ``"max"`` divides them by
+    the largest absolute score, ``"none"`` leaves them as they are.
 
     ``components`` lists ``(name, params, weight)`` triples (or mappings with the keys
     ``model``, ``params``, ``weight``); each is built with :func:`recsys.build` and fitted on the
@@ -54,10 +61,10 @@ class HybridRecommender(Recommender):
         fallback_params: Mapping[str, Any] | None = None,
         normalisation: str = "minmax",
     ) -> None:
-        self.normalisation = normalisation
         self.components = components
         self.fallback = fallback
         self.fallback_params = fallback_params
+        self.normalisation = normalisation
 
     def _specs(self) -> list[tuple[str, dict[str, Any], float]]:
         specs = []

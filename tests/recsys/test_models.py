@@ -9,6 +9,7 @@ import surprise
 
 from personalization import recsys
 from personalization.recsys.evaluation import evaluate
+from personalization.recsys.hybrid import normalise_rows
 
 K = 5
 
@@ -124,3 +125,12 @@ def test_knn_baseline_predicts_what_surprise_predicts(planted):
     ours = model.predict(pairs["user_id"], pairs["item_id"])
     theirs = [reference.predict(u, i).est for u, i in pairs.itertuples(index=False)]
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_normalise_rows():
+    scores = np.array([[2.0, -np.inf, 4.0, 3.0], [5.0, 5.0, -np.inf, -np.inf]])
+    np.testing.assert_allclose(normalise_rows(scores), [[0, 0, 1, 0.5], [1, 1, 0, 0]])
+    np.testing.assert_allclose(normalise_rows(scores, "max"), [[0.5, 0, 1, 0.75], [1, 1, 0, 0]])
+    np.testing.assert_allclose(normalise_rows(scores, "none"), [[2, 0, 4, 3], [5, 5, 0, 0]])
+    with pytest.raises(ValueError, match="unknown normalisation"):
+        normalise_rows(scores, "rank")

@@ -104,8 +104,15 @@ class Event(models.Model):
 
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=32, choices=[(n, n) for n in EVENT_NAMES])
+    # No single-column indexes on visitor and user: the (visitor, occurred_at) and
+    # (user, occurred_at) indexes serve those lookups, and every index costs the bulk insert.
     visitor = models.ForeignKey(
-        Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,6 +120,7 @@ class Event(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="p13n_events",
+        db_index=False,
     )
     session = models.ForeignKey(
         Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"

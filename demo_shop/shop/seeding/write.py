@@ -30,6 +30,7 @@ from django.utils.crypto import RANDOM_STRING_CHARS
 
 from personalization.conf import app_settings
 from personalization.models import Event, IdentityMerge, Session, Visitor
+from personalization.tracking.writer import EVENT_FIELDS
 
 from ..models import (
     Cart,
@@ -343,26 +344,7 @@ def write(data: Dataset) -> None:
     with _indexes_rebuilt_after(Event):
         _insert(
             Event,
-            (
-                "id",
-                "event_id",
-                "name",
-                "visitor",
-                "user",
-                "session",
-                "product_id",
-                "properties",
-                "sensitive",
-                "path",
-                "referrer_host",
-                "device_type",
-                "browser",
-                "os",
-                "source",
-                "occurred_at",
-                "client_ts",
-                "received_at",
-            ),
+            ("id", *EVENT_FIELDS),
             _event_rows(data, values, base_event, base_user, base_visitor, session_ids),
         )
 

@@ -2,9 +2,23 @@
 
 from .consent import ConsentCategory, ConsentPolicy, ConsentRecord
 from .privacy import DailyActivity, DataSubjectRequest, ProductDailyActivity
+from .segments import (
+    Cluster,
+    Profile,
+    Segment,
+    SegmentationRun,
+    SegmentMembership,
+    SegmentSize,
+)
 from .tracking import Event, IdentityMerge, Session, Visitor
 
 __all__ = [
+    "Cluster",
+    "Profile",
+    "Segment",
+    "SegmentationRun",
+    "SegmentMembership",
+    "SegmentSize",
     "ConsentCategory",
     "ConsentPolicy",
     "ConsentRecord",

@@ -78,6 +78,57 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_RETENTION_DAYS": 395,
     # Whether "Delete my data" on the account page also logs the person out.
     "ERASURE_LOGS_OUT": True,
+    # --- recommendation training (docs/recommendations.md, "Training pipeline") ----------------
+    # The kinds the pipeline trains: a recsys model name or preset, its hyperparameters, the
+    # event types it learns from (None: all of RECOMMENDATION_EVENT_WEIGHTS), whether the items a
+    # person already has are left out of their list, and which lists are precomputed ("person",
+    # "product" or "global").
+    "RECOMMENDERS": {
+        "default": {"model": "default", "exclude_seen": False, "lists": "person"},
+        "buy_again": {"model": "buy_again", "events": ["purchase"], "lists": "person"},
+        "similar": {
+            "model": "hybrid",
+            "params": {
+                "components": [
+                    ["item_knn", {"n_neighbours": 100}, 1.0],
+                    ["content", {}, 0.5],
+                ],
+                "fallback": "popular",
+            },
+            "events": ["product_view", "wishlist_add", "add_to_cart"],
+            "lists": "product",
+        },
+        "bought_together": {
+            "model": "item_knn",
+            "params": {"similarity": "conditional", "shrinkage": 5.0},
+            "events": ["purchase", "add_to_cart"],
+            "lists": "product",
+        },
+        "trending": {"model": "popular", "params": {"half_life_days": 7.0}, "lists": "global"},
+    },
+    # Weight of one interaction of each event type; purchases are the store's order lines.
+    "RECOMMENDATION_EVENT_WEIGHTS": {
+        "product_view": 1.0,
+        "wishlist_add": 2.0,
+        "add_to_cart": 3.0,
+        "purchase": 5.0,
+    },
+    # An interaction this many days old counts half (None: no decay).
+    "RECOMMENDATION_HALF_LIFE_DAYS": 90.0,
+    # Only events and orders of the last this many days are read (None: all).
+    "RECOMMENDATION_LOOKBACK_DAYS": 365,
+    # EASE (inside "default") learns from the this many most popular items (None: all); its
+    # fit grows with the cube of the number of items. The other components see every item.
+    "RECOMMENDATION_EASE_MAX_ITEMS": 5000,
+    # Length of each precomputed list, and how long (seconds) the lists stay in the cache.
+    "RECOMMENDATION_PRECOMPUTE_SIZE": 100,
+    "RECOMMENDATION_CACHE_TIMEOUT": 3 * 24 * 60 * 60,
+    # Offline metrics on the last this many days, held out (0: no evaluation).
+    "RECOMMENDATION_HOLDOUT_DAYS": 14.0,
+    # Versions per kind whose artifacts are kept (the active one included); older are pruned.
+    "RECOMMENDATION_KEEP_VERSIONS": 3,
+    # Seconds a process trusts its memory of the active versions before asking the database.
+    "RECOMMENDATION_ACTIVE_VERSION_TTL": 5.0,
 }
 
 # Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.

@@ -2,6 +2,7 @@
 
 from .consent import ConsentCategory, ConsentPolicy, ConsentRecord
 from .privacy import DailyActivity, DataSubjectRequest, ProductDailyActivity
+from .recommendations import RecommenderVersion, TrainingRun
 from .segments import (
     Cluster,
     Profile,
@@ -27,6 +28,8 @@ __all__ = [
     "Event",
     "IdentityMerge",
     "ProductDailyActivity",
+    "RecommenderVersion",
     "Session",
+    "TrainingRun",
     "Visitor",
 ]

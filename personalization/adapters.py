@@ -32,6 +32,13 @@ class ProductData:
     published: bool = True
     url: str = ""
     image_url: str = ""
+    #: The was-price when the product is on sale (optional; ``None`` when not known or not on sale).
+    compare_at_price: Decimal | None = None
+
+    @property
+    def on_sale(self) -> bool:
+        """Whether the product sells below its was-price."""
+        return self.compare_at_price is not None and self.compare_at_price > self.price
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,16 @@ class StoreAdapter(abc.ABC):
         ``personalization.privacy.signals.data_erased`` signal.
         """
         return {}
+
+    def iter_customer_attributes(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(customer_id, attributes)`` of every customer with account attributes worth
+        segmenting on (e.g. ``{"country": "United Kingdom", "birth_year": 1984}``).
+
+        Optional: the default yields nothing. Values must be JSON-serialisable numbers, texts or
+        booleans; they are copied into ``Profile.attributes`` and offered to segment rules, so
+        leave out contact details (names, addresses, phone numbers, e-mail addresses).
+        """
+        return iter(())
 
 
 class EmptyStoreAdapter(StoreAdapter):

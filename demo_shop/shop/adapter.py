@@ -28,6 +28,7 @@ def product_data(product: Product) -> ProductData:
         published=product.is_published,
         url=product.get_absolute_url(),
         image_url=product.image_url(1),
+        compare_at_price=product.compare_at_price,
     )
 
 
@@ -122,6 +123,18 @@ class ShopAdapter(StoreAdapter):
                 for review in Review.objects.filter(user_id=customer_id).select_related("product")
             ],
         }
+
+    def iter_customer_attributes(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Country and birth year (no contact details) of the customers who gave them."""
+        rows = CustomerProfile.objects.order_by("user_id").values_list(
+            "user_id", "country", "birth_year"
+        )
+        for user_id, country, birth_year in rows.iterator(chunk_size=ORDER_CHUNK):
+            attributes = {"country": country} if country else {}
+            if birth_year:
+                attributes["birth_year"] = birth_year
+            if attributes:
+                yield str(user_id), attributes
 
     def product_id_for_path(self, path: str) -> str | None:
         try:

@@ -16,7 +16,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import connection
 
-from .models import DataSubjectRequest
+from .models import DataSubjectRequest, TrainingRun
 from .privacy import erasure, retention
 from .tracking.collect import flush_buffer
 from .tracking.identity import link_visitor
@@ -124,3 +124,25 @@ def purge_expired_sessions() -> dict[str, int] | None:
     """Delete the sessions, and the visitors with nothing left, older than the retention period
     (beat: daily, after ``purge_expired_events``). None when another purge was running."""
     return retention.purge_expired_sessions()
+
+
+@shared_task(name="personalization.train_recommenders")
+def train_recommenders(run_id: int | None = None) -> dict[str, Any]:
+    """Train the recommenders, precompute their lists and activate them (beat: daily; the
+    admin's "Train now" passes the id of the run it recorded). See
+    :mod:`personalization.recommendations.training`. Returns the run's id, status and error."""
+    # Imported here: web processes import this module and never need pandas or the models.
+    from .recommendations.training import TrainingError, request_run, train
+
+    run = TrainingRun.objects.filter(pk=run_id).first() if run_id else request_run("schedule")
+    if run is None:
+        return {"run": run_id, "status": "unknown run"}
+    if run.status != TrainingRun.QUEUED:
+        # A duplicate delivery of a run that already started or finished.
+        return {"run": run.pk, "status": run.status, "error": run.error}
+    try:
+        train(run)
+    except TrainingError:
+        # Recorded on the run (status, error) and logged; the old versions stay active.
+        run.refresh_from_db()
+    return {"run": run.pk, "status": run.status, "error": run.error}

@@ -3,7 +3,8 @@
 ``B = argmin ||X - XB||² + λ||B||²`` subject to ``diag(B) = 0`` has the closed form
 ``P = (XᵀX + λI)⁻¹``, ``B_ij = -P_ij / P_jj``. One dense inversion of an items × items matrix:
 well suited to catalogues up to about 20,000 items (memory grows with the square of the number of
-items: with 10,000 items the fit peaks at about 800 MB and the model keeps 400 MB).
+items: with 10,000 items the fit peaks at about 800 MB and the model keeps 400 MB). ``max_items``
+bounds both: the model then learns from the most popular items only.
 """
 
 from __future__ import annotations
@@ -66,13 +67,20 @@ class EASERecommender(Recommender):
     ``l2`` is the ridge penalty λ; larger values favour popular items and generalise more.
     ``binary`` reduces the interactions to 0/1 (the paper's setting) instead of using the
     weights. The score of an item for a user is ``x_u · B[:, j]``.
+
+    ``max_items`` restricts the model to that many items with the most users (ties: the first
+    seen): the fit costs the cube of the number of items, and the rarest items add the least.
+    The other items get no score (in a hybrid, other components rank them) and no neighbours.
     """
 
     name = "ease"
 
-    def __init__(self, l2: float = 500.0, binary: bool = True) -> None:
+    def __init__(
+        self, l2: float = 500.0, binary: bool = True, max_items: int | None = None
+    ) -> None:
         self.l2 = l2
         self.binary = binary
+        self.max_items = max_items
 
     def _input(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         x = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
@@ -82,6 +90,16 @@ class EASERecommender(Recommender):
 
     def _fit(self, data: Interactions, items: pd.DataFrame | None) -> None:
         x = self._input(data.matrix)
+        n_items = x.shape[1]
+        if self.max_items is not None and int(self.max_items) < 1:
+            raise ValueError("max_items must be at least 1 (or None)")
+        if self.max_items is not None and int(self.max_items) < n_items:
+            order = np.argsort(-self.item_popularity_, kind="stable")
+            self.columns_ = np.sort(order[: int(self.max_items)])
+            x = sp.csr_matrix(x[:, self.columns_])
+        else:
+            self.columns_ = None
+        self._build_positions()
         gram = gram_matrix(x)
         gram[np.diag_indices_from(gram)] += float(self.l2)
         inverse = spd_inverse(gram)
@@ -90,9 +108,33 @@ class EASERecommender(Recommender):
         np.fill_diagonal(inverse, 0.0)
         self.weights_ = inverse
 
+    def _build_positions(self) -> None:
+        """Item row -> row of ``weights_`` (-1: an item left out by ``max_items``)."""
+        columns = getattr(self, "columns_", None)
+        if columns is None:
+            self._positions = None
+            return
+        self._positions = np.full(len(self.item_ids_), -1, dtype=np.int64)
+        self._positions[columns] = np.arange(len(columns))
+
+    def _restore(self, state: dict) -> None:
+        super()._restore(state)
+        self._build_positions()
+
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        return np.asarray(self._input(self.user_items_[users]) @ self.weights_)
+        x = self._input(self.user_items_[users])
+        if self._positions is None:
+            return np.asarray(x @ self.weights_)
+        scores = np.full((len(users), len(self.item_ids_)), -np.inf)
+        scores[:, self.columns_] = np.asarray(sp.csr_matrix(x[:, self.columns_]) @ self.weights_)
+        return scores
 
     def _similar(self, item: int) -> np.ndarray:
         # Row i of B: how much having item i raises each other item's score.
-        return self.weights_[item]
+        if self._positions is None:
+            return self.weights_[item]
+        similarity = np.zeros(len(self.item_ids_), dtype=self.weights_.dtype)
+        position = self._positions[item]
+        if position >= 0:
+            similarity[self.columns_] = self.weights_[position]
+        return similarity

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from personalization.conf import app_settings
+from personalization.models import RecommenderVersion
 from personalization.recommendations.training import TrainingError, train
 
 
@@ -24,6 +26,11 @@ class Command(BaseCommand):
             help="Train only this kind (repeatable; default: every kind of RECOMMENDERS).",
         )
         parser.add_argument(
+            "--if-untrained",
+            action="store_true",
+            help="Do nothing when every kind already has an active version (what make demo runs).",
+        )
+        parser.add_argument(
             "--holdout-days",
             type=float,
             default=None,
@@ -35,6 +42,16 @@ class Command(BaseCommand):
         holdout = options["holdout_days"]
         if holdout is not None and holdout < 0:
             raise CommandError("--holdout-days must be 0 or more")
+        if options["if_untrained"]:
+            kinds = options["kinds"] or list(app_settings.RECOMMENDERS)
+            active = set(
+                RecommenderVersion.objects.filter(kind__in=kinds, is_active=True).values_list(
+                    "kind", flat=True
+                )
+            )
+            if active >= set(kinds):
+                self.stdout.write("Every kind has an active version; nothing to train.")
+                return
         try:
             run = train(
                 kinds=options["kinds"],

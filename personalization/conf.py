@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_BUFFER": "personalization.tracking.buffer.InProcessBuffer",
     "BUFFER_FLUSH_SIZE": 500,  # a flush task is queued when this many events wait
     "BUFFER_FLUSH_INTERVAL": 5.0,  # seconds between scheduled flushes (Celery beat)
+    # Redis lists the RedisBuffer spreads events over (by visitor), each flushed on its own, so
+    # that several Celery worker processes write at once. The in-process buffer has one.
+    "BUFFER_SHARDS": 4,
     "INGEST_MAX_EVENTS": 500,
     "INGEST_MAX_BATCH_BYTES": 500 * 1024,
     "INGEST_MAX_EVENT_BYTES": 32 * 1024,
@@ -129,6 +132,63 @@ DEFAULTS: dict[str, Any] = {
     "RECOMMENDATION_KEEP_VERSIONS": 3,
     # Seconds a process trusts its memory of the active versions before asking the database.
     "RECOMMENDATION_ACTIVE_VERSION_TTL": 5.0,
+    # --- recommendation serving (docs/recommendations.md, "Serving") ---------------------------
+    # Items per widget or API answer when no limit is given, and the largest limit accepted.
+    "RECOMMENDATION_DEFAULT_LIMIT": 8,
+    "RECOMMENDATION_MAX_LIMIT": 50,
+    # Diversity: at most this many items of one category per list (None: no cap), and the
+    # maximal-marginal-relevance trade-off (None: off; 1 = relevance only, 0 = variety only).
+    "RECOMMENDATION_MAX_PER_CATEGORY": 3,
+    "RECOMMENDATION_MMR_LAMBDA": None,
+    # Score multipliers per segment slug and condition ("on_sale", "category:<name>",
+    # "brand:<name>", "tag:<tag>"), e.g. {"bargain-hunters": {"on_sale": 1.2}}.
+    "RECOMMENDATION_SEGMENT_BOOSTS": {},
+    # Blending of "for you" with the neighbours of this session's views (and of the cart): the
+    # weight of the newest view next to the person's own list (1.0), the decay per older view,
+    # and how many views count (0 weight: no blending).
+    "RECOMMENDATION_SESSION_WEIGHT": 1.0,
+    "RECOMMENDATION_SESSION_DECAY": 0.6,
+    "RECOMMENDATION_SESSION_PRODUCTS": 5,
+    # Seconds the product data behind recommendations (published, stock, title, price) is cached
+    # (0: ask the store adapter on every request).
+    "RECOMMENDATION_PRODUCT_CACHE_SECONDS": 60,
+    # A purchase this many days after a click on the recommended product is attributed to it.
+    "RECOMMENDATION_ATTRIBUTION_WINDOW_DAYS": 7,
+    # --- live segments and de-duplication (docs/segments.md) --------------------------------
+    # Re-evaluate dynamic rule segments for the people of every stored batch of events.
+    "SEGMENTS_LIVE_ON_INGEST": True,
+    # How far back (days) and how many of a person's newest events a rule context holds.
+    "SEGMENT_EVENT_LOOKBACK_DAYS": 30,
+    "SEGMENT_MAX_EVENTS": 500,
+    # Seconds request.personalization.segments stays cached per person (changes invalidate it).
+    "SEGMENT_CACHE_TIMEOUT": 300,
+    # Seconds a process keeps the catalogue's product attributes (price percentile, on sale).
+    "SEGMENT_PRODUCT_CACHE_SECONDS": 600,
+    # Lowest score (0–1) of a customer merge suggestion.
+    "DEDUP_THRESHOLD": 0.85,
+    # --- segmentation pipeline (docs/segments.md, "The pipeline") ------------------------------
+    # Scaler of the cleaning pipeline before KNN imputation and clustering: "standard" | "minmax".
+    "SEGMENTATION_SCALER": "standard",
+    # Quantiles every numeric feature is clipped to, and the neighbours of the KNNImputer.
+    "SEGMENTATION_CLIP_QUANTILES": (0.01, 0.99),
+    "SEGMENTATION_IMPUTER_NEIGHBORS": 5,
+    # Rows (a seeded sample) the cleaning pipeline and DBSCAN are fitted on; all rows are cleaned.
+    "SEGMENTATION_SAMPLE_SIZE": 20_000,
+    # Days of events and sessions read for the features (None: all); orders are always all read.
+    "SEGMENTATION_LOOKBACK_DAYS": 365,
+    # K-Means tries every k in this range and keeps the best silhouette.
+    "SEGMENTATION_K_RANGE": (2, 8),
+    # DBSCAN's min_samples (eps comes from the knee of the k-distance curve).
+    "SEGMENTATION_DBSCAN_MIN_SAMPLES": 10,
+    # Seed of every sample and model, so a run is reproducible.
+    "SEGMENTATION_RANDOM_STATE": 0,
+    # Keyword arguments of segmentation.rfm.RFMWindows ({} keeps the defaults).
+    "SEGMENTATION_RFM_WINDOWS": {},
+    # Propensity: purchase within this many days, learned from this many past snapshots.
+    "SEGMENTATION_PROPENSITY_HORIZON_DAYS": 30,
+    "SEGMENTATION_PROPENSITY_SNAPSHOTS": 4,
+    # Lowest propensity of the "likely-to-buy" segment.
+    "SEGMENTATION_LIKELY_TO_BUY_THRESHOLD": 0.5,
 }
 
 # Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.

@@ -70,16 +70,17 @@ def _cache_round_trips() -> bool:
 
 
 @shared_task(name="personalization.flush_events")
-def flush_events() -> int | None:
+def flush_events(shard: int | None = None) -> int | None:
     """Write the buffered events in bulk and remove them from the buffer.
 
-    Runs on the beat schedule (every ``BUFFER_FLUSH_INTERVAL`` seconds) and when
-    ``BUFFER_FLUSH_SIZE`` events wait. Returns the number of events stored, or None when another
-    flush of the same buffer was running. Events leave the buffer only after they are committed,
-    and a repeated write stores nothing twice, so a retry or a worker stopped mid-flush loses
-    nothing and duplicates nothing.
+    Runs on the beat schedule (every ``BUFFER_FLUSH_INTERVAL`` seconds: every shard) and when
+    ``BUFFER_FLUSH_SIZE`` events wait in a shard (``shard``: that one only; flushes of different
+    shards run in parallel in several worker processes). Returns the number of events stored, or
+    None when another flush of a shard was running. Events leave the buffer only after they are
+    committed, and a repeated write stores nothing twice, so a retry or a worker stopped
+    mid-flush loses nothing and duplicates nothing.
     """
-    result = flush_buffer()
+    result = flush_buffer(shard=shard)
     return None if result is None else result.stored
 
 
@@ -146,3 +147,45 @@ def train_recommenders(run_id: int | None = None) -> dict[str, Any]:
         # Recorded on the run (status, error) and logged; the old versions stay active.
         run.refresh_from_db()
     return {"run": run.pk, "status": run.status, "error": run.error}
+
+
+@shared_task(name="personalization.flush_recommendation_impressions")
+def flush_recommendation_impressions() -> int | None:
+    """Write the buffered recommendation impressions in bulk (beat: with the events' flush; also
+    queued when ``BUFFER_FLUSH_SIZE`` wait). None when another flush was running. See
+    :mod:`personalization.recommendations.attribution`."""
+    from .recommendations.attribution import flush_impressions
+
+    return flush_impressions()
+
+
+@shared_task(name="personalization.attribute_recommendation_conversions")
+def attribute_recommendation_conversions() -> int:
+    """Attribute the orders placed since the previous run to recommendation clicks of the same
+    person within ``RECOMMENDATION_ATTRIBUTION_WINDOW_DAYS`` (beat: every 10 minutes). Returns
+    the number of conversions created."""
+    from .recommendations.attribution import attribute_conversions
+
+    return attribute_conversions()
+
+
+@shared_task(name="personalization.build_segments")
+def build_segments(run_id: int | None = None) -> dict[str, Any]:
+    """Run the segmentation pipeline (beat: daily; the admin's "Recompute now" passes the id of
+    the run it queued). See :mod:`personalization.segments.pipeline`. Returns the run's id,
+    status and the first line of its error."""
+    # Imported here: web processes import this module and never need pandas or scikit-learn.
+    from .models import SegmentationRun
+    from .segments.pipeline import run_pipeline
+
+    if run_id is None:
+        run = SegmentationRun.objects.create(triggered_by="schedule")
+    else:
+        run = SegmentationRun.objects.filter(pk=run_id).first()
+        if run is None:
+            return {"run": run_id, "status": "unknown run"}
+        if run.status != SegmentationRun.PENDING:
+            # A duplicate delivery of a run that already started or finished.
+            return {"run": run.pk, "status": run.status}
+    run = run_pipeline(run)
+    return {"run": run.pk, "status": run.status, "error": run.error.split("\n", 1)[0]}

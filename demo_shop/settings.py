@@ -57,6 +57,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "demo_shop.shop.context_processors.shop",
+                "personalization.context_processors.personalization",
             ],
         },
     },
@@ -168,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
     "personalization-purge-consent-log": {
         "task": "personalization.purge_consent_log",
         "schedule": crontab(hour=4, minute=15),
+    },
+    # Retrain the recommenders and refresh their precomputed lists (before the morning traffic).
+    "personalization-train-recommenders": {
+        "task": "personalization.train_recommenders",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

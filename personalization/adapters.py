@@ -63,6 +63,19 @@ class OrderData:
         return sum((line.amount for line in self.lines), Decimal("0"))
 
 
+@dataclass(frozen=True)
+class CustomerData:
+    """A customer's contact details, for de-duplication only (``id`` is the user's primary key
+    as a string; unknown fields are empty)."""
+
+    id: str
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+    postcode: str = ""
+
+
 class StoreAdapter(abc.ABC):
     """Read-only access to a store's products and orders. Ids are strings."""
 
@@ -93,6 +106,16 @@ class StoreAdapter(abc.ABC):
     def product_id_for_path(self, path: str) -> str | None:
         """The id of the product whose page is at this URL path, if the path is a product page."""
 
+    def cart_product_ids(self, request: Any) -> Iterable[str] | None:
+        """The ids of the products in the request's cart, for recommendations to leave them out.
+
+        Optional: the default returns ``None``, and the app then works the cart out from the
+        ``add_to_cart`` and ``remove_from_cart`` events of the visitor's current session (events
+        reach the database a few seconds after they happen, so the store's own cart, in one
+        query, is better).
+        """
+        return None
+
     def export_customer(self, customer_id: str) -> dict[str, Any]:
         """What the store keeps about a customer, for the data export ("Download my data").
 
@@ -112,6 +135,23 @@ class StoreAdapter(abc.ABC):
         leave out contact details (names, addresses, phone numbers, e-mail addresses).
         """
         return iter(())
+
+    def iter_customers(self, ids: Iterable[str] | None = None) -> Iterator[CustomerData]:
+        """Every customer's contact details (or those of ``ids``), for finding duplicate
+        accounts.
+
+        Optional: the default yields nothing, and ``suggest_merges()`` then suggests nothing.
+        """
+        return iter(())
+
+    def merge_customers(self, source_id: str, target_id: str) -> dict[str, int]:
+        """Move the store's records of customer ``source_id`` (orders, wishlist, reviews, ...) to
+        ``target_id``, when an admin merges two accounts; return the rows moved per type.
+
+        Optional: the default moves nothing and returns ``{}``. It runs inside the merge's
+        transaction, so an exception undoes the whole merge.
+        """
+        return {}
 
 
 class EmptyStoreAdapter(StoreAdapter):

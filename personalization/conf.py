@@ -128,6 +128,8 @@ DEFAULTS: dict[str, Any] = {
     "RECOMMENDATION_CACHE_TIMEOUT": 3 * 24 * 60 * 60,
     # Offline metrics on the last this many days, held out (0: no evaluation).
     "RECOMMENDATION_HOLDOUT_DAYS": 14.0,
+    # The STORAGES alias that keeps the model artifacts (shared by every process; not public).
+    "RECOMMENDATION_ARTIFACT_STORAGE": "default",
     # Versions per kind whose artifacts are kept (the active one included); older are pruned.
     "RECOMMENDATION_KEEP_VERSIONS": 3,
     # Seconds a process trusts its memory of the active versions before asking the database.

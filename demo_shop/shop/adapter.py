@@ -6,11 +6,20 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
-from personalization.adapters import OrderData, OrderLineData, ProductData, StoreAdapter
+from personalization.adapters import (
+    CustomerData,
+    OrderData,
+    OrderLineData,
+    ProductData,
+    StoreAdapter,
+)
 
-from .models import CustomerProfile, Order, Product, Review, WishlistItem
+from .models import Cart, CustomerProfile, Order, Product, Review, WishlistItem
+from .services import get_cart
 
 ORDER_CHUNK = 2000
 
@@ -68,6 +77,13 @@ class ShopAdapter(StoreAdapter):
                     for line in order.lines.all()
                 ),
             )
+
+    def cart_product_ids(self, request: HttpRequest) -> list[str]:
+        """The products in the request's open cart (one query; none without a cart)."""
+        cart = get_cart(request)
+        if cart is None:
+            return []
+        return [str(pk) for pk in cart.items.values_list("product_id", flat=True)]
 
     def export_customer(self, customer_id: str) -> dict[str, Any]:
         """The customer's profile, orders, wishlist and reviews, for "Download my data"."""
@@ -135,6 +151,49 @@ class ShopAdapter(StoreAdapter):
                 attributes["birth_year"] = birth_year
             if attributes:
                 yield str(user_id), attributes
+
+    def iter_customers(self, ids: Iterable[str] | None = None) -> Iterator[CustomerData]:
+        """Name, e-mail and the profile's phone, address and postcode of every account."""
+        users = get_user_model().objects.select_related("customer").order_by("pk")
+        if ids is not None:
+            users = users.filter(pk__in=[int(i) for i in ids if str(i).isdigit()])
+        for user in users.iterator(chunk_size=2000):
+            profile = getattr(user, "customer", None)
+            yield CustomerData(
+                id=str(user.pk),
+                name=user.get_full_name(),
+                email=user.email,
+                phone=profile.phone if profile else "",
+                address=", ".join(p for p in (profile.address, profile.city) if p)
+                if profile
+                else "",
+                postcode=profile.postcode if profile else "",
+            )
+
+    def merge_customers(self, source_id: str, target_id: str) -> dict[str, int]:
+        """Give the source account's orders, carts, wishlist, reviews and (when the target has
+        none) profile to the target. Wishlist items and reviews the target already has for the
+        same product stay with the source account, and so does an open cart when the target has
+        one."""
+        carts = Cart.objects.filter(user_id=source_id)
+        if Cart.objects.filter(user_id=target_id, status=Cart.OPEN).exists():
+            carts = carts.exclude(status=Cart.OPEN)
+        moved = {
+            "orders": Order.objects.filter(user_id=source_id).update(user_id=target_id),
+            "carts": carts.update(user_id=target_id),
+            "wishlist_items": WishlistItem.objects.filter(user_id=source_id)
+            .exclude(product__in=WishlistItem.objects.filter(user_id=target_id).values("product"))
+            .update(user_id=target_id),
+            "reviews": Review.objects.filter(user_id=source_id)
+            .exclude(product__in=Review.objects.filter(user_id=target_id).values("product"))
+            .update(user_id=target_id),
+            "customer_profiles": 0,
+        }
+        if not CustomerProfile.objects.filter(user_id=target_id).exists():
+            moved["customer_profiles"] = CustomerProfile.objects.filter(user_id=source_id).update(
+                user_id=target_id
+            )
+        return moved
 
     def product_id_for_path(self, path: str) -> str | None:
         try:

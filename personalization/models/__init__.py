@@ -1,8 +1,16 @@
 """The app's models, split by domain: ``from personalization.models import Event``."""
 
 from .consent import ConsentCategory, ConsentPolicy, ConsentRecord
+from .dedup import CustomerMerge, MergeSuggestion
 from .privacy import DailyActivity, DataSubjectRequest, ProductDailyActivity
 from .recommendations import RecommenderVersion, TrainingRun
+from .serving import (
+    NotInterested,
+    Placement,
+    RecommendationClick,
+    RecommendationConversion,
+    RecommendationImpression,
+)
 from .segments import (
     Cluster,
     Profile,
@@ -14,6 +22,13 @@ from .segments import (
 from .tracking import Event, IdentityMerge, Session, Visitor
 
 __all__ = [
+    "CustomerMerge",
+    "MergeSuggestion",
+    "NotInterested",
+    "Placement",
+    "RecommendationClick",
+    "RecommendationConversion",
+    "RecommendationImpression",
     "Cluster",
     "Profile",
     "Segment",

@@ -24,7 +24,7 @@ VID_RE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
 
 class PersonalizationContext:
-    """Per-request tracking state: consent, visitor id and session id."""
+    """Per-request state: consent, visitor id, session id and segments."""
 
     def __init__(self, request: Any) -> None:
         self._request = request
@@ -41,6 +41,15 @@ class PersonalizationContext:
     def allowed(self, category: str) -> bool:
         """The consent gate for this request (see :func:`personalization.consent.allowed`)."""
         return consent.allowed(self._request, category)
+
+    @cached_property
+    def segments(self) -> frozenset[str]:
+        """Slugs of the active segments (static and dynamic) the user, or else this browser's
+        visitor, is in; empty without ``personalization`` consent. Loaded on first use and cached
+        per person (docs/segments.md, "Using segments in templates and views")."""
+        from ..segments.context import request_segments
+
+        return request_segments(self._request)
 
     @cached_property
     def cookie_vid(self) -> str | None:

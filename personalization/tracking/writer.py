@@ -40,6 +40,7 @@ from django.db.models import Model
 from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
 from ..privacy.sensitive import split_sensitive
 from .names import canonical_name
+from .signals import events_stored
 from .useragent import DeviceInfo, parse_user_agent
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,18 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
             row.user_id = visitors[row.vid].user_id
     sessions = _upsert_sessions(rows, visitors)
     values = [_event_values(row, visitors, sessions) for row in rows]
+    # Sent once the batch is committed (a COPY rolled back to its savepoint drops it).
+    transaction.on_commit(
+        functools.partial(
+            events_stored.send,
+            sender=Event,
+            people=frozenset(
+                (visitors[row.vid].pk if row.vid is not None else None, row.user_id)
+                for row in rows
+            ),
+        ),
+        robust=True,
+    )
     if copy:
         _copy_events(values)
         return

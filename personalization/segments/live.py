@@ -1,0 +1,501 @@
+"""Rule segments against live data: dynamic ones on every stored batch of events, static ones on
+the pipeline's schedule.
+
+A rule (``segmentation/rules.py``) is evaluated against an
+:class:`~personalization.segmentation.rules.EvaluationContext` built from the person's
+:class:`~personalization.models.Profile`, their recent events (at most
+``SEGMENT_EVENT_LOOKBACK_DAYS`` old and ``SEGMENT_MAX_EVENTS`` of them), their latest session and
+the catalogue's product attributes (price, ``price_percentile``, category, brand, ``on_sale``).
+
+Dynamic segments follow the event stream: the writer sends ``events_stored`` after each committed
+batch and :func:`evaluate_people` loads the batch's people with a handful of queries (events,
+profiles, sessions, open memberships: one query each for the whole batch), evaluates each person
+once against every active dynamic segment and enters or leaves memberships where the answer
+changed. Static rule segments are recomputed as a whole by :func:`refresh_static_rule_segments`,
+which reads every event of the window in one streamed query.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db.models import Q
+from django.utils import timezone
+
+from ..adapters import get_adapter
+from ..conf import app_settings
+from ..models.segments import Profile, Segment, SegmentMembership
+from ..models.tracking import Event, Session
+from ..segmentation import rules
+from .membership import Person, enter, leave, sync_members
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CompiledSegment",
+    "context_for",
+    "evaluate_people",
+    "evaluate_person",
+    "product_attributes",
+    "refresh_static_rule_segments",
+    "rule_segments",
+]
+
+# Event columns a rule context reads, in the order of the tuples below.
+_EVENT_COLUMNS = (
+    "user_id",
+    "visitor_id",
+    "name",
+    "occurred_at",
+    "product_id",
+    "session_id",
+    "properties",
+)
+_SESSION_COLUMNS = (
+    "id",
+    "landing_path",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "device_type",
+    "browser",
+    "os",
+    "event_count",
+    "started_at",
+)
+_PAGE_EVENTS = frozenset({"page_view", "product_view"})
+# People per round of profile and session queries in the static refresh.
+_CHUNK = 2000
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+_IN_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class CompiledSegment:
+    """An active rule segment with its compiled predicate and how far back its rule looks."""
+
+    pk: int
+    slug: str
+    mode: str
+    predicate: rules.Predicate
+    lookback: float  # seconds
+    segment: Segment = field(compare=False, repr=False)
+
+
+@dataclass
+class _PersonData:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    profile: dict[str, Any] | None = None
+    session: dict[str, Any] = field(default_factory=dict)
+
+
+# Predicates by (segment pk, its updated_at): an edited rule gets a new entry, and a process
+# compiles each version once.
+_compiled: dict[tuple[int, dt.datetime], tuple[rules.Predicate, float]] = {}
+_compiled_lock = threading.Lock()
+
+
+def _max_lookback() -> float:
+    return float(app_settings.SEGMENT_EVENT_LOOKBACK_DAYS) * 86400
+
+
+def _rule_lookback(rule: Any) -> float:
+    """Seconds of events the rule can look at: its longest ``within``, or the whole lookback
+    when an events node has none (0 for a rule about the profile and session only)."""
+    if not isinstance(rule, Mapping):
+        return 0.0
+    if "events" in rule:
+        within = rule["events"].get("within")
+        return float(rules.parse_window(within)) if within is not None else _max_lookback()
+    children = rule.get("all") or rule.get("any") or []
+    if "not" in rule:
+        children = [rule["not"]]
+    return max((_rule_lookback(child) for child in children), default=0.0)
+
+
+def rule_segments(mode: str) -> list[CompiledSegment]:
+    """The active rule segments of ``mode`` (static or dynamic), compiled.
+
+    A stored rule that does not validate (written around the admin's checks) is logged and left
+    out, so one broken segment does not stop the others.
+    """
+    compiled = []
+    for segment in Segment.objects.filter(kind=Segment.RULE, mode=mode, is_active=True).order_by(
+        "pk"
+    ):
+        key = (segment.pk, segment.updated_at)
+        entry = _compiled.get(key)
+        if entry is None:
+            try:
+                predicate = rules.compile(segment.rule)
+            except rules.RuleError as error:
+                logger.warning("Segment %r has an invalid rule, skipped: %s", segment.slug, error)
+                continue
+            entry = (predicate, min(_rule_lookback(segment.rule), _max_lookback()))
+            with _compiled_lock:
+                for stale in [k for k in _compiled if k[0] == segment.pk]:
+                    del _compiled[stale]
+                _compiled[key] = entry
+        compiled.append(
+            CompiledSegment(segment.pk, segment.slug, mode, entry[0], entry[1], segment)
+        )
+    return compiled
+
+
+# Product attributes ---------------------------------------------------------------------------
+
+_products_lock = threading.Lock()
+_products: dict[str, Any] = {"loaded_at": None, "table": {}}
+
+
+def _percentiles(prices: list[float]) -> list[float]:
+    """Each price's mid-rank percentile (0–100) in the list: equal prices share one value."""
+    ordered = sorted(prices)
+    n = len(ordered)
+    return [
+        100.0
+        * (
+            bisect.bisect_left(ordered, p)
+            + (bisect.bisect_right(ordered, p) - bisect.bisect_left(ordered, p)) / 2
+        )
+        / n
+        for p in prices
+    ]
+
+
+def product_attributes() -> Mapping[str, Mapping[str, Any]]:
+    """Product id → the attributes rules see: ``price``, ``price_percentile`` (0–100 within the
+    catalogue), ``category``, ``brand``, ``tags``, ``in_stock`` and ``on_sale``.
+
+    Read from the store adapter once per ``SEGMENT_PRODUCT_CACHE_SECONDS`` per process.
+    """
+    now = time.monotonic()
+    loaded_at = _products["loaded_at"]
+    if loaded_at is not None and now - loaded_at < app_settings.SEGMENT_PRODUCT_CACHE_SECONDS:
+        return _products["table"]
+    with _products_lock:
+        if _products["loaded_at"] is not None and now - _products["loaded_at"] < (
+            app_settings.SEGMENT_PRODUCT_CACHE_SECONDS
+        ):
+            return _products["table"]
+        products = list(get_adapter().iter_products())
+        prices = [float(product.price) for product in products]
+        table = {
+            product.id: {
+                "price": price,
+                "price_percentile": percentile,
+                "category": product.category,
+                "brand": product.brand,
+                "tags": list(product.tags),
+                "in_stock": product.in_stock,
+                "on_sale": product.on_sale
+                or (
+                    product.compare_at_price is not None
+                    and product.compare_at_price > product.price
+                ),
+            }
+            for product, price, percentile in zip(
+                products, prices, _percentiles(prices), strict=True
+            )
+        }
+        _products.update(loaded_at=now, table=table)
+        return table
+
+
+def _forget_products(*, setting: str, **_: Any) -> None:
+    if setting == "PERSONALIZATION":
+        _products.update(loaded_at=None, table={})
+
+
+setting_changed.connect(_forget_products)
+
+
+# Loading people's data ------------------------------------------------------------------------
+
+_PROFILE_SKIP = frozenset({"id", "user", "visitor", "computed_at"})
+
+
+def profile_attributes(profile: Profile) -> dict[str, Any]:
+    """The profile's columns by name (``cluster`` as the cluster's id)."""
+    return {
+        field.attname if field.name == "cluster" else field.name: getattr(profile, field.attname)
+        for field in Profile._meta.concrete_fields
+        if field.name not in _PROFILE_SKIP
+    }
+
+
+def _person(user_id: Any, visitor_id: Any) -> Person | None:
+    if user_id is not None:
+        return ("user", user_id)
+    if visitor_id is not None:
+        return ("visitor", visitor_id)
+    return None
+
+
+def _people_filter(people: Collection[Person], *, events: bool = False) -> Q:
+    """Rows of these people; for events, a visitor's rows are those without a user (the ones
+    with a user belong to that user)."""
+    users = [pk for kind, pk in people if kind == "user"]
+    visitors = [pk for kind, pk in people if kind == "visitor"]
+    query = Q(pk__in=[])
+    if users:
+        query |= Q(user_id__in=users)
+    if visitors:
+        query |= (
+            Q(visitor_id__in=visitors, user_id__isnull=True)
+            if events
+            else Q(visitor_id__in=visitors)
+        )
+    return query
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _event_dict(row: tuple) -> dict[str, Any]:
+    return {
+        "name": row[2],
+        "timestamp": row[3],
+        "product_id": row[4] or None,
+        "session_id": row[5],
+        "properties": row[6] or {},
+    }
+
+
+def _session_dict(row: Mapping[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    session_id = row["id"]
+    return {
+        "id": session_id,
+        "landing_path": row["landing_path"],
+        "referrer": row["referrer"],
+        "utm_source": row["utm_source"],
+        "utm_medium": row["utm_medium"],
+        "utm_campaign": row["utm_campaign"],
+        "device": row["device_type"],
+        "browser": row["browser"],
+        "os": row["os"],
+        "events": row["event_count"],
+        "page_views": sum(
+            1 for e in events if e["session_id"] == session_id and e["name"] in _PAGE_EVENTS
+        ),
+        "started_at": row["started_at"],
+    }
+
+
+def _finish(
+    data: dict[Person, _PersonData], people: Collection[Person], limit: int
+) -> dict[Person, _PersonData]:
+    """Sort and cap each person's events, and add their profiles and latest sessions (one query
+    each for all of ``people``)."""
+    latest_session = {}
+    for person, item in data.items():
+        item.events.sort(key=lambda event: event["timestamp"])
+        if len(item.events) > limit:
+            del item.events[: len(item.events) - limit]
+        session_id = next((e["session_id"] for e in reversed(item.events) if e["session_id"]), None)
+        if session_id is not None:
+            latest_session[session_id] = person
+    person_list = list(people)
+    for chunk in _chunks(person_list, _IN_BATCH):
+        for profile in Profile.objects.filter(_people_filter(chunk)):
+            person = _person(profile.user_id, profile.visitor_id)
+            data.setdefault(person, _PersonData()).profile = profile_attributes(profile)
+    for chunk in _chunks(list(latest_session), _IN_BATCH):
+        for row in Session.objects.filter(id__in=chunk).values(*_SESSION_COLUMNS):
+            person = latest_session[row["id"]]
+            data[person].session = _session_dict(row, data[person].events)
+    return data
+
+
+def _load(
+    people: Collection[Person], now: dt.datetime, lookback: float
+) -> dict[Person, _PersonData]:
+    """Recent events, profile and latest session of each person, in one query each."""
+    data: dict[Person, _PersonData] = {person: _PersonData() for person in people}
+    if lookback > 0:
+        since = now - dt.timedelta(seconds=lookback)
+        for chunk in _chunks(list(people), _IN_BATCH):
+            rows = (
+                Event.objects.filter(_people_filter(chunk, events=True), occurred_at__gte=since)
+                .order_by()
+                .values_list(*_EVENT_COLUMNS)
+            )
+            for row in rows:
+                person = _person(row[0], row[1])
+                if person in data:
+                    data[person].events.append(_event_dict(row))
+    return _finish(data, people, app_settings.SEGMENT_MAX_EVENTS)
+
+
+def _context(
+    item: _PersonData,
+    now: dt.datetime,
+    products: Mapping[str, Mapping[str, Any]] | Callable[[Any], Mapping | None],
+) -> rules.EvaluationContext:
+    profile = dict(item.profile or {})
+    # The profile is as old as the last pipeline run: a visitor who has come back since counts
+    # the sessions their recent events show.
+    sessions_seen = len({e["session_id"] for e in item.events if e["session_id"]})
+    if sessions_seen and sessions_seen > (profile.get("sessions") or 0):
+        profile["sessions"] = sessions_seen
+    return rules.EvaluationContext(
+        profile=profile, events=item.events, products=products, session=item.session, now=now
+    )
+
+
+def context_for(
+    person: Person,
+    *,
+    now: dt.datetime | None = None,
+    lookback_days: float | None = None,
+) -> rules.EvaluationContext:
+    """The rule context of one person: their profile attributes, recent events (oldest first),
+    latest session and the catalogue's product attributes.
+
+    ``lookback_days`` defaults to ``SEGMENT_EVENT_LOOKBACK_DAYS``.
+    """
+    now = now or timezone.now()
+    lookback = _max_lookback() if lookback_days is None else float(lookback_days) * 86400
+    item = _load([person], now, lookback)[person]
+    return _context(item, now, product_attributes())
+
+
+# Dynamic segments -----------------------------------------------------------------------------
+
+
+def evaluate_people(
+    people: Iterable[Person], *, now: dt.datetime | None = None
+) -> dict[Person, set[str]]:
+    """Evaluate each person against every active dynamic rule segment; enter and leave
+    memberships where the answer changed. Returns each person's dynamic segments (slugs)."""
+    people = {person for person in people if person is not None}
+    if not people:
+        return {}
+    segments = rule_segments(Segment.DYNAMIC)
+    if not segments:
+        return {person: set() for person in people}
+    now = now or timezone.now()
+    data = _load(people, now, max(segment.lookback for segment in segments))
+    by_pk = {segment.pk: segment for segment in segments}
+    current: dict[Person, set[int]] = defaultdict(set)
+    for chunk in _chunks(list(people), _IN_BATCH):
+        rows = SegmentMembership.objects.filter(
+            _people_filter(chunk), segment_id__in=list(by_pk), exited_at__isnull=True
+        ).values_list("segment_id", "user_id", "visitor_id")
+        for segment_id, user_id, visitor_id in rows:
+            current[_person(user_id, visitor_id)].add(segment_id)
+    products = product_attributes()
+    result = {}
+    for person in people:
+        context = _context(data[person], now, products)
+        inside = set()
+        for segment in segments:
+            member = segment.pk in current[person]
+            if segment.predicate(context):
+                inside.add(segment.slug)
+                if not member:
+                    enter(segment.segment, person, now=now)
+            elif member:
+                leave(segment.segment, person, now=now)
+        result[person] = inside
+    return result
+
+
+def evaluate_person(person: Person, *, now: dt.datetime | None = None) -> set[str]:
+    """Evaluate one person against the active dynamic rule segments (entering and leaving them);
+    returns the slugs of the dynamic segments they are in."""
+    return evaluate_people([person], now=now).get(person, set())
+
+
+def on_events_stored(sender: Any, people: Collection[tuple[Any, Any]], **kwargs: Any) -> None:
+    """``events_stored`` receiver: re-evaluate the dynamic segments of the batch's people."""
+    if not app_settings.SEGMENTS_LIVE_ON_INGEST:
+        return
+    evaluate_people({_person(user_id, visitor_id) for visitor_id, user_id in people})
+
+
+# Static segments ------------------------------------------------------------------------------
+
+
+def _stream_people(
+    now: dt.datetime, lookback: float, limit: int
+) -> Iterator[dict[Person, _PersonData]]:
+    """Every person with events in the window, ``_CHUNK`` people at a time, from one streamed
+    query ordered by person."""
+    since = now - dt.timedelta(seconds=lookback)
+    rows = (
+        Event.objects.filter(occurred_at__gte=since)
+        .filter(Q(user_id__isnull=False) | Q(visitor_id__isnull=False))
+        .order_by("user_id", "visitor_id")
+        .values_list(*_EVENT_COLUMNS)
+    )
+    chunk: dict[Person, _PersonData] = {}
+    last: Person | None = None
+    for row in rows.iterator(chunk_size=5000):
+        person = _person(row[0], row[1])
+        if person != last:
+            if len(chunk) >= _CHUNK and person not in chunk:
+                yield _finish(chunk, list(chunk), limit)
+                chunk = {}
+            last = person
+        chunk.setdefault(person, _PersonData()).events.append(_event_dict(row))
+    if chunk:
+        yield _finish(chunk, list(chunk), limit)
+
+
+def _profile_only_people(seen: set[Person], limit: int) -> Iterator[dict[Person, _PersonData]]:
+    """People with a profile and no event in the window, ``_CHUNK`` at a time."""
+    chunk: list[Person] = []
+    for user_id, visitor_id in Profile.objects.order_by("pk").values_list("user_id", "visitor_id"):
+        person = _person(user_id, visitor_id)
+        if person is not None and person not in seen:
+            chunk.append(person)
+            if len(chunk) >= _CHUNK:
+                yield _finish({p: _PersonData() for p in chunk}, chunk, limit)
+                chunk = []
+    if chunk:
+        yield _finish({p: _PersonData() for p in chunk}, chunk, limit)
+
+
+def refresh_static_rule_segments(now: dt.datetime | None = None) -> dict[str, tuple[int, int]]:
+    """Recompute every active static rule segment for everyone with a profile or events in the
+    window, and make those its members. Returns ``slug -> (entered, exited)``."""
+    segments = rule_segments(Segment.STATIC)
+    if not segments:
+        return {}
+    now = now or timezone.now()
+    lookback = max(segment.lookback for segment in segments)
+    limit = app_settings.SEGMENT_MAX_EVENTS
+    products = product_attributes()
+    members: dict[int, set[Person]] = {segment.pk: set() for segment in segments}
+    seen: set[Person] = set()
+
+    def evaluate(chunk: dict[Person, _PersonData]) -> None:
+        for person, item in chunk.items():
+            seen.add(person)
+            context = _context(item, now, products)
+            for segment in segments:
+                if segment.predicate(context):
+                    members[segment.pk].add(person)
+
+    if lookback > 0:
+        for chunk in _stream_people(now, lookback, limit):
+            evaluate(chunk)
+    for chunk in _profile_only_people(seen, limit):
+        evaluate(chunk)
+    return {
+        segment.slug: sync_members(segment.segment, members[segment.pk], now=now)
+        for segment in segments
+    }

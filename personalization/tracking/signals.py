@@ -1,0 +1,12 @@
+"""Signals of the tracking pipeline.
+
+``events_stored`` is sent by :func:`~personalization.tracking.writer.write_events` once a batch
+is committed, with ``sender=Event`` and ``people``: a frozenset of ``(visitor_pk, user_pk)``
+pairs, one per person whose events the batch stored (``visitor_pk`` is None for events without a
+visitor, ``user_pk`` None for anonymous ones). Receivers run inside the flush, so they must be
+quick; heavy work belongs in a task.
+"""
+
+from django.dispatch import Signal
+
+events_stored = Signal()

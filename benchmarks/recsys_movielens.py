@@ -39,29 +39,14 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from personalization import recsys  # noqa: E402
+from personalization.recsys.datasets import (  # noqa: E402
+    as_interactions,
+    load_movielens,
+    markdown_table,
+    movielens_protocol,
+    run_protocol,
+)
 from personalization.recsys.evaluation import evaluate, stratified_split  # noqa: E402
-
-GENRES = [
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
 
 #: (label, registry name, hyperparameters)
 MODELS = [
@@ -93,51 +78,17 @@ PUBLISHED = {
 SURPRISE_PUBLISHED = {"SVD": (0.934, 0.737)}
 
 
-def load_movielens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Ratings (``user_id, item_id, rating, timestamp``) and, if present, the movies."""
-    ratings = pd.read_csv(
-        folder / "u.data", sep="\t", names=["user_id", "item_id", "rating", "timestamp"]
-    )
-    item_file = folder / "u.item"
-    if not item_file.exists():
-        return ratings, None
-    raw = pd.read_csv(item_file, sep="|", header=None, encoding="latin-1")
-    flags = raw.iloc[:, 5 : 5 + len(GENRES)].to_numpy().astype(bool)
-    tags = [[g for g, flag in zip(GENRES, row, strict=True) if flag] for row in flags]
-    items = pd.DataFrame(
-        {
-            "item_id": raw[0],
-            "title": raw[1],
-            "tags": tags,
-            "category": [t[0] if t else None for t in tags],
-        }
-    )
-    return ratings, items
-
-
-def as_interactions(ratings: pd.DataFrame, explicit: bool) -> pd.DataFrame:
-    """Ratings as the models' input: the rating as weight for explicit models, else 1."""
-    weight = ratings["rating"].astype(float) if explicit else 1.0
-    return ratings.drop(columns="rating").assign(weight=weight)
-
-
-def ranking_table(
-    train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame | None, default_params: dict
-) -> list[dict]:
+def ranking_table(protocol, default_params: dict) -> list[dict]:
     rows = []
     for label, name, params in MODELS:
-        if name == "content" and items is None:
-            continue
-        model = recsys.build(name, **(default_params if name == "default" else params))
-        result = evaluate(
-            model, as_interactions(train, model.explicit), test, items=items, k=10, name=label
-        )
-        rows.append(result.as_dict())
-        print(
-            f"  {label:38s} P@10 {result.precision:.4f}  nDCG@10 {result.ndcg:.4f}  "
-            f"fit {result.fit_seconds:.2f}s",
-            flush=True,
-        )
+        chosen = default_params if name == "default" else params
+        for row in run_protocol(protocol, [(label, name, chosen)]):
+            rows.append(row)
+            print(
+                f"  {label:38s} P@10 {row['precision']:.4f}  nDCG@10 {row['ndcg']:.4f}  "
+                f"fit {row['fit_seconds']:.2f}s",
+                flush=True,
+            )
     return rows
 
 
@@ -226,11 +177,12 @@ def main() -> None:
     args = parser.parse_args()
 
     ratings, items = load_movielens(args.path)
-    train, test = stratified_split(ratings, 0.75, by="item", seed=42)
-    print(f"MovieLens 100k: {len(ratings):,} ratings; train {len(train):,}, test {len(test):,}")
+    protocol = movielens_protocol(ratings, items)
+    print(f"MovieLens 100k: {protocol.notes[0]}")
 
     default_params: dict = {}
     if args.tune:
+        train = stratified_split(ratings, 0.75, by="item", seed=42)[0]
         l2 = tune_ease(train, [300.0, 400.0, 500.0, 600.0, 800.0, 1000.0])
         _, preset = recsys.PRESETS["default"]
         components = [list(c) for c in preset["components"]]
@@ -238,20 +190,10 @@ def main() -> None:
         default_params = {"components": components}
 
     print("Ranking (Microsoft Recommenders protocol, k = 10)")
-    rows = ranking_table(train, test, items, default_params)
+    rows = ranking_table(protocol, default_params)
 
     print()
-    print(
-        "| model | precision@10 | recall@10 | nDCG@10 | MAP | MAP@10 | coverage | fit s | "
-        "predict s |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for row in rows:
-        print(
-            f"| {row['model']} | {row['precision']:.4f} | {row['recall']:.4f} | "
-            f"{row['ndcg']:.4f} | {row['map']:.4f} | {row['map_at_k']:.4f} | "
-            f"{row['coverage']:.3f} | {row['fit_seconds']:.2f} | {row['predict_seconds']:.2f} |"
-        )
+    print("\n".join(markdown_table(rows)))
     for name, (map_, ndcg, precision, recall) in PUBLISHED.items():
         print(
             f"| {name} (published) | {precision:.4f} | {recall:.4f} | {ndcg:.4f} | {map_:.4f} "

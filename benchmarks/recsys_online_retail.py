@@ -1,7 +1,7 @@
 """Recommendation quality on the UCI Online Retail data with a temporal hold-out.
 
-The CSV is cleaned as the demo shop's importer cleans it (``demo_shop.shop.online_retail``, a
-Django-free module: cancellations, adjustments, returns, non-positive prices, rows without a
+The CSV is cleaned as the demo shop's importer cleans it (``personalization.recsys.online_retail``,
+a Django-free module: cancellations, adjustments, returns, non-positive prices, rows without a
 customer and non-product codes are dropped). One order line is one interaction
 (``user_id`` = customer, ``item_id`` = stock code, ``timestamp`` = order date, weight 1); the
 items carry name, category and price for the content model.
@@ -39,8 +39,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from demo_shop.shop.online_retail import parse_online_retail  # noqa: E402
 from personalization import recsys  # noqa: E402
+from personalization.recsys.datasets import (  # noqa: E402
+    Protocol,
+    load_online_retail,
+    temporal_protocols,
+)
 from personalization.recsys.evaluation import evaluate, temporal_split  # noqa: E402
 
 MODELS = [
@@ -53,68 +57,18 @@ MODELS = [
 ]
 
 
-def load(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Interactions (one per order line) and items of the cleaned file."""
-    data = parse_online_retail(path)
-    lines = data.lines.merge(
-        data.orders[["customer", "created_at"]], left_on="invoice", right_index=True
-    )
-    interactions = pd.DataFrame(
-        {
-            "user_id": lines["customer"].astype(str).to_numpy(),
-            "item_id": lines["sku"].to_numpy(),
-            "timestamp": lines["created_at"].to_numpy(),
-        }
-    )
-    items = pd.DataFrame(
-        {
-            "item_id": data.products.index,
-            "title": data.products["name"].to_numpy(),
-            "category": data.products["category"].to_numpy(),
-            "price": data.products["price_pence"].to_numpy() / 100,
-        }
-    )
-    print(
-        f"Online Retail: {data.rows_read:,} rows read, {data.rows_imported:,} kept "
-        f"({len(interactions):,} order lines, {interactions['user_id'].nunique():,} customers, "
-        f"{len(items):,} products); skipped: {data.skipped}"
-    )
-    return interactions, items
-
-
-def splits(
-    interactions: pd.DataFrame, weeks: int
-) -> tuple[tuple[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
-    """(train, test) with repeats counted, and (train, test) with only new items."""
-    days = 7.0 * weeks
-    return (
-        temporal_split(interactions, test_days=days),
-        temporal_split(interactions, test_days=days, new_items_only=True),
-    )
-
-
-def run(
-    label: str,
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    items: pd.DataFrame,
-    exclude_seen: bool,
-    models: list[tuple[str, dict]],
-) -> list[dict]:
-    print(
-        f"{label}: train {len(train):,} lines up to {train['timestamp'].max():%Y-%m-%d}; "
-        f"test {len(test):,} lines, {test['user_id'].nunique():,} customers"
-    )
+def run(protocol: Protocol, models: list[tuple[str, dict]]) -> list[dict]:
+    print(f"{protocol.name}: {protocol.notes[-1]}")
     rows = []
     for name, params in models:
         result = evaluate(
             recsys.build(name, **params),
-            train,
-            test,
-            items=items,
+            protocol.train,
+            protocol.test,
+            items=protocol.items,
             k=10,
-            exclude_seen=exclude_seen,
-            every_test_user=True,
+            exclude_seen=protocol.exclude_seen,
+            every_test_user=protocol.every_test_user,
             name=name,
         )
         rows.append(result.as_dict())
@@ -189,24 +143,20 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="pick buy_again's weight first")
     args = parser.parse_args()
 
-    interactions, items = load(args.path)
-    (train, test), (new_train, new_test) = splits(interactions, args.test_weeks)
-    _, everyone = temporal_split(
-        interactions, test_days=7.0 * args.test_weeks, known_users_only=False
-    )
-    buyers = set(everyone["user_id"])
-    print(
-        f"{len(buyers - set(train['user_id'])):,} of {len(buyers):,} customers of the test "
-        "weeks had not bought before (left out: every model gives them its fallback)"
-    )
+    interactions, items, summary = load_online_retail(args.path)
+    print(summary)
+    repeats, new_items = temporal_protocols(interactions, items, args.test_weeks)
+    print(repeats.notes[0])
 
     models = list(MODELS)
     if args.tune:
-        weight = tune_buy_again_weight(train, items, args.test_weeks, [1.0, 2.0, 3.0, 4.0, 6.0])
+        weight = tune_buy_again_weight(
+            repeats.train, items, args.test_weeks, [1.0, 2.0, 3.0, 4.0, 6.0]
+        )
         models = [(n, default_with(weight) if n == "default" else p) for n, p in MODELS]
 
-    repeat_rows = run("Repeat purchases counted", train, test, items, False, models)
-    new_rows = run("Only new items", new_train, new_test, items, True, models)
+    repeat_rows = run(repeats, models)
+    new_rows = run(new_items, models)
     table("Repeat purchases counted (exclude_seen=False)", repeat_rows)
     table("Only new items (exclude_seen=True)", new_rows)
 

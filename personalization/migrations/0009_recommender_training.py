@@ -2,6 +2,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+import personalization.models.recommendations
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -83,7 +85,11 @@ class Migration(migrations.Migration):
                 ("activated_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "artifact",
-                    models.FileField(blank=True, upload_to="personalization/recommenders/"),
+                    models.FileField(
+                        blank=True,
+                        storage=personalization.models.recommendations.artifact_storage,
+                        upload_to=personalization.models.recommendations.artifact_path,
+                    ),
                 ),
                 ("params", models.JSONField(blank=True, default=dict)),
                 ("metrics", models.JSONField(blank=True, default=dict)),

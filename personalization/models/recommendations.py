@@ -10,10 +10,27 @@ kind is active, and the run swaps all of its versions in at once, in one transac
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ..conf import app_settings
+
+
+def artifact_storage() -> Storage:
+    """The storage of model artifacts: the ``STORAGES`` alias named by
+    ``RECOMMENDATION_ARTIFACT_STORAGE``. Artifacts hold person keys, so it must not be public."""
+    return storages[app_settings.RECOMMENDATION_ARTIFACT_STORAGE]
+
+
+def artifact_path(version: Any, filename: str) -> str:
+    """``personalization/recommenders/<kind>-<random>.npz``: not guessable from the version."""
+    return f"personalization/recommenders/{version.kind}-{uuid.uuid4().hex}.npz"
 
 
 class TrainingRun(models.Model):
@@ -75,7 +92,7 @@ class RecommenderVersion(models.Model):
     is_active = models.BooleanField(default=False)
     trained_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
-    artifact = models.FileField(upload_to="personalization/recommenders/", blank=True)
+    artifact = models.FileField(upload_to=artifact_path, storage=artifact_storage, blank=True)
     params = models.JSONField(default=dict, blank=True)
     # Offline metrics on the temporal hold-out (precision, recall, ndcg, map, coverage, ...).
     metrics = models.JSONField(default=dict, blank=True)

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from demo_shop.shop.models import Category, CustomerProfile, Order, OrderLine, Product
-from demo_shop.shop.online_retail import (
+from personalization.recsys.online_retail import (
     EXPECTED_COLUMNS,
     infer_category,
     is_product_code,

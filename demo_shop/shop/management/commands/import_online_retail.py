@@ -3,7 +3,7 @@
 Products come from stock codes (``sku``), customers become users ``retail-<CustomerID>`` with
 unusable passwords and a :class:`~demo_shop.shop.models.CustomerProfile`, invoices become orders
 ``UCI-<InvoiceNo>`` in GBP. What is skipped and how values are mapped is described in
-:mod:`demo_shop.shop.online_retail`.
+:mod:`personalization.recsys.online_retail`.
 
 The import is idempotent: products are matched by sku, users by username and orders by number,
 and what exists is neither changed nor duplicated, so a second run creates nothing. An existing
@@ -28,7 +28,7 @@ from django.db.models import Model
 from django.utils.text import slugify
 
 from demo_shop.shop.models import Category, CustomerProfile, Order, OrderLine, Product
-from demo_shop.shop.online_retail import (
+from personalization.recsys.online_retail import (
     CATEGORY_COLOURS,
     SKIP_REASONS,
     RetailData,

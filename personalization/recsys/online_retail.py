@@ -1,4 +1,4 @@
-"""Parsing and cleaning of the UCI "Online Retail" data set for the demo shop.
+"""Parsing and cleaning of the UCI "Online Retail" data set (demo import, offline evaluation).
 
 The data set (Chen, 2015, UCI ML Repository id 352, CC BY 4.0) holds every line of every invoice
 of a UK gift shop from December 2010 to December 2011: ``InvoiceNo, StockCode, Description,

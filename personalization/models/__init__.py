@@ -4,13 +4,6 @@ from .consent import ConsentCategory, ConsentPolicy, ConsentRecord
 from .dedup import CustomerMerge, MergeSuggestion
 from .privacy import DailyActivity, DataSubjectRequest, ProductDailyActivity
 from .recommendations import RecommenderVersion, TrainingRun
-from .serving import (
-    NotInterested,
-    Placement,
-    RecommendationClick,
-    RecommendationConversion,
-    RecommendationImpression,
-)
 from .segments import (
     Cluster,
     Profile,
@@ -18,6 +11,13 @@ from .segments import (
     SegmentationRun,
     SegmentMembership,
     SegmentSize,
+)
+from .serving import (
+    NotInterested,
+    Placement,
+    RecommendationClick,
+    RecommendationConversion,
+    RecommendationImpression,
 )
 from .tracking import Event, IdentityMerge, Session, Visitor
 

@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
+from django.template.base import FilterExpression, token_kwargs
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from ..conf import app_settings
 from ..consent.policy import banner_categories, current_policy_version
@@ -106,3 +108,108 @@ def do_not_sell_link(context: template.Context, text: str = "") -> dict[str, Any
         text or _("Do Not Sell or Share My Personal Information"),
         do_not_sell=True,
     )
+
+
+# --- recommendations ---------------------------------------------------------------------------
+#
+# {% recommended_for_you %}, {% similar_products product %}, {% bought_together product %},
+# {% trending %}, {% recently_viewed %}, {% buy_again %}. Keyword options: limit=, template=,
+# placement= (where the list is shown, for attribution; default: the source's name) and title=.
+# "... as recs" puts the Recommendation in the context instead of rendering it, for custom markup.
+# Personal lists render only with the `personalization` consent; trending renders for everyone
+# (the same list for all visitors, filtered by non-personal rules only). docs/recommendations.md.
+
+RECOMMENDATION_TITLES = {
+    "for_you": _lazy("Recommended for you"),
+    "similar": _lazy("You may also like"),
+    "bought_together": _lazy("Frequently bought together"),
+    "trending": _lazy("Trending now"),
+    "recently_viewed": _lazy("Recently viewed"),
+    "buy_again": _lazy("Buy it again"),
+}
+_RECOMMENDATION_OPTIONS = frozenset({"limit", "template", "placement", "title"})
+
+
+class RecommendationNode(template.Node):
+    """Serves one list (``serving.recommend``) and renders it, or assigns it with ``as``."""
+
+    def __init__(
+        self,
+        source: str,
+        product: FilterExpression | None,
+        options: dict[str, FilterExpression],
+        target: str | None,
+    ) -> None:
+        self.source = source
+        self.product = product
+        self.options = options
+        self.target = target
+
+    def render(self, context: template.Context) -> str:
+        from ..recommendations import serving
+
+        options = {name: value.resolve(context) for name, value in self.options.items()}
+        request = context.get("request")
+        product = self.product.resolve(context) if self.product is not None else None
+        if request is None:
+            rec = None
+        else:
+            rec = serving.recommend(
+                request,
+                options.get("placement") or self.source,
+                source=self.source,
+                product=product,
+                limit=options.get("limit"),
+            )
+        if self.target:
+            context[self.target] = rec
+            return ""
+        if not rec:
+            return ""
+        names = [f"personalization/recommendations/{self.source}.html", RECOMMENDATION_TEMPLATE]
+        if options.get("template"):
+            names.insert(0, options["template"])
+        widget = context.template.engine.select_template(names)
+        values = {
+            "rec": rec,
+            "title": options.get("title") or RECOMMENDATION_TITLES[self.source],
+            "feedback_url": reverse("personalization:api-recommendations-feedback"),
+        }
+        with context.push(values):
+            return widget.render(context)
+
+
+RECOMMENDATION_TEMPLATE = "personalization/recommendations/widget.html"
+
+
+def _recommendation_tag(source: str, takes_product: bool) -> Any:
+    def compile_tag(parser: template.base.Parser, token: template.base.Token) -> RecommendationNode:
+        bits = token.split_contents()
+        name, bits = bits[0], bits[1:]
+        target = None
+        if len(bits) >= 2 and bits[-2] == "as":
+            target, bits = bits[-1], bits[:-2]
+        product = None
+        if takes_product and bits and "=" not in bits[0]:
+            product, bits = parser.compile_filter(bits[0]), bits[1:]
+        options = token_kwargs(bits, parser)
+        if bits:
+            raise template.TemplateSyntaxError(
+                f"{name}: unexpected {' '.join(bits)!r}; use "
+                f"{name}{' product' if takes_product else ''} [limit=…] [template=…] "
+                "[placement=…] [title=…] [as var]"
+            )
+        unknown = set(options) - _RECOMMENDATION_OPTIONS
+        if unknown:
+            raise template.TemplateSyntaxError(f"{name}: unknown option(s) {sorted(unknown)}")
+        return RecommendationNode(source, product, options, target)
+
+    return compile_tag
+
+
+register.tag("recommended_for_you", _recommendation_tag("for_you", takes_product=False))
+register.tag("similar_products", _recommendation_tag("similar", takes_product=True))
+register.tag("bought_together", _recommendation_tag("bought_together", takes_product=True))
+register.tag("trending", _recommendation_tag("trending", takes_product=False))
+register.tag("recently_viewed", _recommendation_tag("recently_viewed", takes_product=False))
+register.tag("buy_again", _recommendation_tag("buy_again", takes_product=False))

@@ -43,7 +43,8 @@ Features (:data:`NUMERIC_FEATURES`, plus the mappings in :data:`MAPPING_FEATURES
   ``affinity_<category>`` hold the same shares (0 where none).
 - ``device_mix``: share of sessions per device type; ``mobile_share`` and ``desktop_share``
   (tablets count as mobile) are its numeric summary (NaN without sessions).
-- ``tenure_days``: days since the first activity; ``last_activity``: the latest activity time.
+- ``tenure_days``: days since the first activity; ``inactive_days``: days since the latest,
+  ``last_activity``.
 - the account attributes, passed through.
 """
 
@@ -88,6 +89,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "mobile_share",
     "desktop_share",
     "tenure_days",
+    "inactive_days",
 )
 #: Columns holding a ``{name: share}`` dict per person.
 MAPPING_FEATURES: tuple[str, ...] = ("category_affinity", "device_mix")
@@ -315,7 +317,9 @@ def build_features(
         ignore_index=True,
     ).groupby("person")["timestamp"]
     table["tenure_days"] = ((as_of_ts - stamps.min()) / _DAY).reindex(people)
-    table["last_activity"] = stamps.max().reindex(people)
+    last_activity = stamps.max()
+    table["inactive_days"] = ((as_of_ts - last_activity) / _DAY).reindex(people)
+    table["last_activity"] = last_activity.reindex(people)
 
     wide = affinity.reindex(people).fillna(0.0)
     wide.columns = [affinity_column(column) for column in wide.columns]

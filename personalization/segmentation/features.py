@@ -35,8 +35,8 @@ Features (:data:`NUMERIC_FEATURES`, plus the mappings in :data:`MAPPING_FEATURES
 - ``cart_to_purchase_rate``: orders per session with an ``add_to_cart``, capped at 1 (NaN
   without such sessions).
 - ``price_sensitivity``: share of bought items (by quantity) that were on sale or low-priced,
-  i.e. at or below the ``low_price_quantile`` of their category's catalogue prices (NaN without
-  purchases).
+  i.e. below the ``low_price_quantile`` of their category's catalogue prices (so a category of one
+  price has no cheap products; NaN without purchases).
 - ``category_affinity``: share of the person's product interest per category, where a product
   view counts :data:`AFFINITY_WEIGHTS` ``["product_view"]``, a cart add and a bought unit more;
   ``top_category_share`` is the largest share (NaN without interest). The wide columns
@@ -205,7 +205,7 @@ def build_features(
     low_price = catalogue.groupby("category")["price"].transform(
         lambda prices: prices.quantile(low_price_quantile)
     )
-    catalogue["cheap"] = catalogue["on_sale"] | (catalogue["price"] <= low_price)
+    catalogue["cheap"] = catalogue["on_sale"] | (catalogue["price"] < low_price)
 
     people = pd.Index(
         pd.concat([events["person"], sessions["person"], lines["person"]]).dropna().unique(),

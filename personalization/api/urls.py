@@ -5,12 +5,12 @@ from drf_spectacular.views import SpectacularAPIView
 
 from .consent import ConsentView
 from .privacy import MyDataErasureView, MyDataExportView
-from .segments import MySegmentsView
 from .recommendations import (
     RecommendationFeedbackView,
     RecommendationsView,
     recommendation_click,
 )
+from .segments import MySegmentsView
 from .views import EventIngestView, VisitorTokenView
 
 urlpatterns = [

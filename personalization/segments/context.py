@@ -102,19 +102,18 @@ _pending = threading.local()
 
 def forget(user_ids: Iterable[Any] = (), visitor_ids: Iterable[int] = ()) -> None:
     """Delete the cached segments of these users and visitors (by visitor primary key) once the
-    current transaction commits; the changes of one transaction are deleted together."""
-    # A transaction rolled back drops its on-commit callback: the pending sets are reused only
-    # while their callback is still registered.
+    current transaction commits.
+
+    The people of one transaction are collected and deleted together by the first callback that
+    runs (the others find nothing left); people of a transaction rolled back are deleted with the
+    next one, which costs only a few needless cache deletes.
+    """
     pending = getattr(_pending, "people", None)
-    registered = pending is not None and any(
-        entry[1] is _flush_pending for entry in transaction.get_connection().run_on_commit
-    )
-    if not registered:
+    if pending is None:
         pending = _pending.people = (set(), set())
     pending[0].update(user_ids)
     pending[1].update(visitor_ids)
-    if not registered:
-        transaction.on_commit(_flush_pending, robust=True)
+    transaction.on_commit(_flush_pending, robust=True)
 
 
 def _flush_pending() -> None:

@@ -148,7 +148,7 @@ DEFAULTS: dict[str, Any] = {
     # Blending of "for you" with the neighbours of this session's views (and of the cart): the
     # weight of the newest view next to the person's own list (1.0), the decay per older view,
     # and how many views count (0 weight: no blending).
-    "RECOMMENDATION_SESSION_WEIGHT": 1.0,
+    "RECOMMENDATION_SESSION_WEIGHT": 1.5,
     "RECOMMENDATION_SESSION_DECAY": 0.6,
     "RECOMMENDATION_SESSION_PRODUCTS": 5,
     # Seconds the product data behind recommendations (published, stock, title, price) is cached

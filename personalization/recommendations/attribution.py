@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import uuid
 from typing import Any
@@ -61,9 +62,42 @@ class InProcessImpressionBuffer(InProcessBuffer):
             connections.close_all()
 
 
-class RedisImpressionBuffer(RedisBuffer):
-    """Impressions in a Redis list, flushed by ``flush_recommendation_impressions`` (beat, and
-    queued when ``BUFFER_FLUSH_SIZE`` wait)."""
+class RedisImpressionBuffer(EventBuffer):
+    """Impressions in one Redis list, flushed by ``flush_recommendation_impressions`` (beat, and
+    queued when ``BUFFER_FLUSH_SIZE`` wait). ``url`` and ``alias`` as for the event buffer."""
+
+    def __init__(self, key: str, url: str | None = None, alias: str = "default") -> None:
+        self.key = self.name = key
+        self.url = url
+        self.alias = alias
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if self.url:
+                import redis
+
+                self._client = redis.Redis.from_url(self.url)
+            else:
+                from django_redis import get_redis_connection
+
+                self._client = get_redis_connection(self.alias)
+        return self._client
+
+    def push(self, events: list[dict[str, Any]]) -> int:
+        return int(self.client.rpush(self.key, *(json.dumps(row) for row in events)))
+
+    def peek(self, n: int) -> list[dict[str, Any]]:
+        items = self.client.lrange(self.key, 0, n - 1) if n > 0 else []
+        return [_decode(item) for item in items]
+
+    def ack(self, n: int) -> None:
+        if n > 0:
+            self.client.ltrim(self.key, n, -1)
+
+    def __len__(self) -> int:
+        return int(self.client.llen(self.key))
 
     def schedule_flush(self) -> None:
         from ..tasks import flush_recommendation_impressions
@@ -76,6 +110,15 @@ class RedisImpressionBuffer(RedisBuffer):
         except Exception:
             cache.delete(f"p13n:flush-queued:{self.name}")
             logger.exception("Could not queue personalization.flush_recommendation_impressions")
+
+
+def _decode(item: bytes) -> Any:
+    # A malformed item becomes None, which write_impressions rejects (it is then acknowledged
+    # with its batch instead of blocking the list).
+    try:
+        return json.loads(item)
+    except ValueError:
+        return None
 
 
 @functools.cache

@@ -525,10 +525,13 @@ def _apply_rules(
         excluded.update(dismissed_ids(state))
         if source != BUY_AGAIN:
             excluded.update(purchased_ids(state))
-        context = getattr(request, "personalization", None)
-        segments = getattr(context, "segments", None)
+        config = app_settings.RECOMMENDATION_SEGMENT_BOOSTS
+        # Segments are looked up only when boosts are configured (the lookup is not free).
+        segments = (
+            getattr(getattr(request, "personalization", None), "segments", None) if config else None
+        )
         if segments:
-            boosts = rules.segment_boosts(segments, app_settings.RECOMMENDATION_SEGMENT_BOOSTS)
+            boosts = rules.segment_boosts(segments, config)
     mmr_lambda = app_settings.RECOMMENDATION_MMR_LAMBDA
     options = {
         "k": limit,

@@ -1,5 +1,5 @@
 """Django admin for the app, one module per domain (imported here so autodiscover finds them)."""
 
-from . import consent, privacy, recommendations, serving, tracking
+from . import consent, dedup, privacy, recommendations, serving, tracking
 
-__all__ = ["consent", "privacy", "recommendations", "serving", "tracking"]
+__all__ = ["consent", "dedup", "privacy", "recommendations", "serving", "tracking"]

@@ -14,6 +14,7 @@ from ..models.segments import Segment
 from ..models.tracking import Event, IdentityMerge
 from ..tracking.signals import events_stored
 from . import context, live
+from . import privacy as _privacy  # noqa: F401  (registers the export sections and erasure)
 from .people import move_person
 from .signals import segment_entered, segment_exited
 

@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -39,6 +40,15 @@ from ..recommendations.attribution import record_click
 from ..tracking.useragent import is_bot
 from .serializers import ErrorSerializer
 from .views import CodedErrorsMixin
+
+
+class DjangoUserAuthentication(BaseAuthentication):
+    """The user that Django's session middleware found, without DRF's CSRF enforcement (see the
+    module docstring for why these endpoints need none)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        return (user, None) if user is not None and user.is_authenticated else None
 
 
 class RecommendedProductSerializer(serializers.Serializer):
@@ -96,7 +106,7 @@ def serialize(rec: serving.Recommendation) -> dict[str, Any]:
 class RecommendationsView(CodedErrorsMixin, APIView):
     """Recommendations for the visitor making the request."""
 
-    authentication_classes: list[Any] = []
+    authentication_classes = [DjangoUserAuthentication]
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -163,7 +173,7 @@ class FeedbackSerializer(serializers.Serializer):
 class RecommendationFeedbackView(CodedErrorsMixin, APIView):
     """ "Not interested": the product is never recommended to this person again."""
 
-    authentication_classes: list[Any] = []
+    authentication_classes = [DjangoUserAuthentication]
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]
 

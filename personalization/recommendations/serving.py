@@ -230,25 +230,24 @@ def request_state(request: Any) -> _RequestState:
         return state
     context = getattr(request, "personalization", None)
     personal = context is not None and context.allowed("personalization")
+    tracked = context is not None and context.tracking
     user = getattr(request, "user", None)
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    vid = session_id = viewed = None
-    if context is not None and personal and context.tracking:
-        vid = context.vid
-        session_id = context.session_id
+    # The visitor and user are known only when tracking is allowed (for the impression); the
+    # personal lists and rules use them only with the personalization consent.
+    user_id = user.pk if tracked and user is not None and user.is_authenticated else None
+    vid = context.vid if tracked else None
+    session_id = context.session_id if tracked else None
     path = getattr(request, "path_info", "")
-    if path:
-        viewed = product_id_for_path(path)
-    person = store.person_key(user, vid) if personal else None
+    viewed = product_id_for_path(path) if path else None
     state = _RequestState(
         personal=personal,
-        person=person,
-        user_id=user_id if personal else None,
+        person=store.person_key(user, vid) if personal else None,
+        user_id=user_id,
         vid=vid,
         session_id=session_id,
         viewed_product=viewed,
     )
-    if viewed and session_id:
+    if viewed and session_id and personal:
         _remember_view(state, viewed)
     setattr(request, _REQUEST_ATTR, state)
     return state

@@ -85,6 +85,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="posting threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--celery-concurrency",
+        type=int,
+        default=2,
+        help="Celery worker processes: flushes of different buffer shards run in parallel",
+    )
     parser.add_argument("--visitors", type=int, default=200, help="simulated visitors (tokens)")
     parser.add_argument(
         "--flush-size",
@@ -202,7 +208,12 @@ def services(args: argparse.Namespace, workdir: Path) -> Iterator[dict[str, subp
             gunicorn += ["--worker-class", "gthread", "--threads", str(args.threads)]
         processes["gunicorn"] = start(gunicorn, env, workdir / "gunicorn.log")
         celery = [python, "-m", "celery", "-A", "demo_shop", "worker", "--beat"]
-        celery += ["--schedule", str(workdir / "beat-schedule"), "--concurrency", "1"]
+        celery += [
+            "--schedule",
+            str(workdir / "beat-schedule"),
+            "--concurrency",
+            str(args.celery_concurrency),
+        ]
         celery += ["--queues", prefix, "--loglevel", "WARNING", "--without-mingle"]
         celery += ["--without-gossip"]
         processes["celery"] = start(celery, env, workdir / "celery.log")
@@ -525,7 +536,7 @@ def main() -> int:
     print(
         f"\nIngest benchmark: {args.events:,} events in batches of {args.batch}, "
         f"{args.concurrency} posting threads, gunicorn {args.workers} worker(s) x "
-        f"{args.threads} thread(s), 1 Celery worker (flush batches of "
+        f"{args.threads} thread(s), Celery concurrency {args.celery_concurrency} (flush batches of "
         f"{args.flush_size or 'the default'}), {args.visitors} visitors, "
         f"{os.cpu_count()} CPUs\n"
     )

@@ -5,14 +5,19 @@ oldest events with :meth:`~EventBuffer.peek`, writes them, and only then removes
 :meth:`~EventBuffer.ack`. A flush that dies between the two leaves the events in the buffer; the
 next flush writes them again, and the unique ``event_id`` makes that second write a no-op.
 
+A buffer may be split into *shards* (:meth:`EventBuffer.shards`) that are flushed independently,
+each under a lock of its own, so that several worker processes write at once. Events are routed
+to a shard by their visitor id, so each visitor's events stay in order in one shard, and two
+flushes never touch the same visitor or session rows.
+
 Two implementations, chosen by ``PERSONALIZATION["EVENT_BUFFER"]``:
 
 * :class:`InProcessBuffer` (the embedded default): a thread-safe deque in the web process, flushed
   by a daemon thread of the same process, every ``BUFFER_FLUSH_INTERVAL`` seconds or as soon as
   ``BUFFER_FLUSH_SIZE`` events wait. For one process and development; events still buffered when
-  the process is killed are lost (a normal interpreter exit flushes them).
-* :class:`RedisBuffer`: a Redis list shared by every web process and flushed by the Celery task
-  ``personalization.flush_events`` (beat schedule plus a size trigger).
+  the process is killed are lost (a normal interpreter exit flushes them). One shard.
+* :class:`RedisBuffer`: ``BUFFER_SHARDS`` Redis lists shared by every web process and flushed by
+  the Celery task ``personalization.flush_events`` (beat schedule plus a size trigger per shard).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import json
 import logging
 import os
 import threading
+import zlib
 from typing import Any
 
+import orjson
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -34,17 +41,71 @@ from ..conf import app_settings, load_component
 
 logger = logging.getLogger(__name__)
 
+# Shard indexes a Redis buffer may use; the flush of all shards also drains lists left beyond
+# BUFFER_SHARDS after it was lowered.
+MAX_SHARDS = 64
+
+# Values orjson does not encode itself (Decimal, lazy strings) and datetimes (passed through, so
+# that they keep DjangoJSONEncoder's format) go to DjangoJSONEncoder, as before orjson.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_django_default = DjangoJSONEncoder().default
 # Built once: json.dumps(..., cls=...) builds an encoder per call, as costly as the encoding.
-_encode_event = DjangoJSONEncoder(separators=(",", ":")).encode
+_encode_with_json = DjangoJSONEncoder(separators=(",", ":")).encode
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """The event as compact JSON (orjson; the standard library for what orjson refuses, such as
+    integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(event, default=_django_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _encode_with_json(event).encode()
+
+
+def decode_events(items: list[bytes]) -> list[dict[str, Any]]:
+    """Decode buffered items, one decoder call for the whole batch.
+
+    An item that is not JSON (it cannot come from :func:`encode_event`) becomes ``{}``, which the
+    writer counts as invalid and drops, so one bad item does not block its shard for ever and
+    every peeked position still stands for one item.
+    """
+    if not items:
+        return []
+    try:
+        return orjson.loads(b"[" + b",".join(items) + b"]")
+    except orjson.JSONDecodeError:
+        return [_decode_one(item) for item in items]
+
+
+def _decode_one(item: bytes) -> Any:
+    try:
+        return orjson.loads(item)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # What orjson refuses and json reads: NaN or Infinity, written before orjson was used.
+        return json.loads(item)
+    except ValueError:
+        logger.error("Dropping a buffered item that is not JSON: %r", item[:200])
+        return {}
+
+
+def shard_index(vid: Any, shards: int) -> int:
+    """The shard of a visitor's events: stable across processes (unlike ``hash()``)."""
+    if shards <= 1 or not vid:
+        return 0
+    return zlib.crc32(str(vid).encode()) % shards
 
 
 class EventBuffer(abc.ABC):
     """A FIFO of clean event dicts, safe to use from several threads (and, for shared
-    implementations, several processes). Only one flush reads it at a time (``collect`` holds a
-    lock named after :attr:`name`)."""
+    implementations, several processes). Only one flush reads a shard at a time (``collect``
+    holds a lock named after the shard's :attr:`name`)."""
 
     #: Identifies the buffer's contents in lock and debounce keys of the Django cache.
     name: str = "events"
+    #: The position of this buffer among its parent's shards; None for a buffer of several shards.
+    shard_number: int | None = 0
 
     @abc.abstractmethod
     def push(self, events: list[dict[str, Any]]) -> int:
@@ -62,8 +123,23 @@ class EventBuffer(abc.ABC):
     def __len__(self) -> int:
         """The number of events waiting."""
 
+    def shards(self) -> list[EventBuffer]:
+        """The parts that are flushed independently (each under its own lock): this buffer."""
+        return [self]
+
+    def shard(self, number: int) -> EventBuffer:
+        """The shard of that number (see :meth:`shards`)."""
+        if number != 0:
+            raise ValueError(f"{type(self).__name__} has one shard, not shard {number}")
+        return self
+
+    def route(self, events: list[dict[str, Any]]) -> list[tuple[EventBuffer, list[dict[str, Any]]]]:
+        """``(shard, its events)`` pairs: each event goes to the shard of its visitor, in order."""
+        return [(self, events)]
+
     def schedule_flush(self) -> None:
-        """Ask for a flush soon, without waiting for it: queue the Celery task ``flush_events``.
+        """Ask for a flush of this buffer (or shard) soon, without waiting for it: queue the
+        Celery task ``flush_events``.
 
         Debounced through the cache, so a burst of pushes over the threshold queues one task per
         ``BUFFER_FLUSH_INTERVAL``. A broker that cannot be reached is logged, not raised: the
@@ -77,7 +153,10 @@ class EventBuffer(abc.ABC):
         if not cache.add(flush_queued_key(self), 1, interval):
             return
         try:
-            flush_events.delay()
+            if self.shard_number is None:
+                flush_events.delay()
+            else:
+                flush_events.delay(shard=self.shard_number)
         except Exception:
             cache.delete(flush_queued_key(self))
             logger.exception("Could not queue personalization.flush_events")
@@ -89,7 +168,7 @@ def flush_queued_key(buffer: EventBuffer) -> str:
 
 
 class InProcessBuffer(EventBuffer):
-    """A deque in this process, flushed by a daemon thread of this process.
+    """A deque in this process, flushed by a daemon thread of this process (one shard).
 
     ``background=False`` turns the thread off; the events then wait for an explicit call of
     ``flush_events()`` (the test settings do this so that tests decide when rows are written).
@@ -173,23 +252,54 @@ class InProcessBuffer(EventBuffer):
 
 
 class RedisBuffer(EventBuffer):
-    """A Redis list of JSON-encoded events.
+    """Redis lists of JSON-encoded events: ``shards`` of them (default ``BUFFER_SHARDS``).
 
     ``url`` names the Redis server; without it the connection of the django-redis cache
-    ``alias`` is used. ``key`` is the list's key (not prefixed by the cache's KEY_PREFIX).
+    ``alias`` is used. ``key`` is the list of shard 0; shard ``i`` is the list ``"{key}:{i}"``
+    (keys not prefixed by the cache's KEY_PREFIX). Shard 0 keeps the plain key so that a buffer
+    of one shard is the single list of earlier versions.
+
+    A buffer of several shards routes each pushed event to the shard of its visitor;
+    :meth:`peek` and :meth:`ack` on it walk the shards in order (for inspection: the flush reads
+    and acknowledges each shard on its own, under the shard's lock).
     """
 
     def __init__(
-        self, key: str = "personalization:events", url: str | None = None, alias: str = "default"
+        self,
+        key: str = "personalization:events",
+        url: str | None = None,
+        alias: str = "default",
+        shards: int | None = None,
     ) -> None:
+        count = app_settings.BUFFER_SHARDS if shards is None else shards
+        if not isinstance(count, int) or not 1 <= count <= MAX_SHARDS:
+            raise ValueError(f"shards must be an integer from 1 to {MAX_SHARDS}, not {count!r}")
         self.key = key
         self.url = url
         self.alias = alias
-        self.name = key
+        self.shard_count = count
         self._client: Any = None
+        self._owner: RedisBuffer | None = None
+        if count == 1:
+            self.name = key
+            self._shards: list[RedisBuffer] = [self]
+        else:
+            self.name = f"{key}:shards"
+            self.shard_number = None
+            self._shards = [self._make_shard(number) for number in range(count)]
+
+    def _make_shard(self, number: int) -> RedisBuffer:
+        shard = RedisBuffer(
+            self.key if number == 0 else f"{self.key}:{number}", self.url, self.alias, shards=1
+        )
+        shard.shard_number = number
+        shard._owner = self
+        return shard
 
     @property
     def client(self) -> Any:
+        if self._owner is not None:
+            return self._owner.client
         if self._client is None:
             if self.url:
                 import redis
@@ -201,24 +311,83 @@ class RedisBuffer(EventBuffer):
                 self._client = get_redis_connection(self.alias)
         return self._client
 
+    def shards(self) -> list[EventBuffer]:
+        """The configured shards, then any list left beyond them that still holds events."""
+        if self._owner is not None:
+            return [self]
+        extra = range(self.shard_count, MAX_SHARDS)
+        pipe = self.client.pipeline(transaction=False)
+        for number in extra:
+            pipe.llen(f"{self.key}:{number}")
+        strays = [
+            self._make_shard(n) for n, length in zip(extra, pipe.execute(), strict=True) if length
+        ]
+        return [*self._shards, *strays]
+
+    def shard(self, number: int) -> EventBuffer:
+        """Shard ``number``; one beyond ``shards`` is a list left from a larger setting."""
+        if self._owner is not None:
+            return self._owner.shard(number)
+        if not 0 <= number < MAX_SHARDS:
+            raise ValueError(f"no shard {number}: shards are numbered 0 to {MAX_SHARDS - 1}")
+        return self._shards[number] if number < self.shard_count else self._make_shard(number)
+
+    def route(self, events: list[dict[str, Any]]) -> list[tuple[EventBuffer, list[dict[str, Any]]]]:
+        if len(self._shards) == 1:
+            return [(self._shards[0], events)]
+        groups: dict[int, list[dict[str, Any]]] = {}
+        count = self.shard_count
+        for event in events:
+            groups.setdefault(shard_index(event.get("vid"), count), []).append(event)
+        return [(self._shards[number], group) for number, group in groups.items()]
+
     def push(self, events: list[dict[str, Any]]) -> int:
-        if not events:
-            return len(self)
-        return int(self.client.rpush(self.key, *map(_encode_event, events)))
+        if len(self._shards) == 1:
+            if not events:
+                return len(self)
+            return int(self.client.rpush(self.key, *map(encode_event, events)))
+        groups = {shard.key: group for shard, group in self.route(events) if group}
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self._shards:
+            if shard.key in groups:
+                pipe.rpush(shard.key, *map(encode_event, groups[shard.key]))
+            else:
+                pipe.llen(shard.key)
+        return sum(int(length) for length in pipe.execute())
 
     def peek(self, n: int) -> list[dict[str, Any]]:
         if n <= 0:
             return []
-        items = self.client.lrange(self.key, 0, n - 1)
-        # One decoder call for the whole batch rather than one per event.
-        return json.loads(b"[" + b",".join(items) + b"]")
+        if len(self._shards) == 1:
+            return decode_events(self.client.lrange(self.key, 0, n - 1))
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self._shards:
+            pipe.lrange(shard.key, 0, n - 1)
+        items = list(itertools.islice(itertools.chain.from_iterable(pipe.execute()), n))
+        return decode_events(items)
 
     def ack(self, n: int) -> None:
-        if n > 0:
+        if n <= 0:
+            return
+        if len(self._shards) == 1:
             self.client.ltrim(self.key, n, -1)
+            return
+        for shard, length in zip(self._shards, self._lengths(), strict=True):
+            if n <= 0:
+                break
+            shard.ack(min(n, length))
+            n -= length
+
+    def _lengths(self) -> list[int]:
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self._shards:
+            pipe.llen(shard.key)
+        return [int(length) for length in pipe.execute()]
 
     def __len__(self) -> int:
-        return int(self.client.llen(self.key))
+        if len(self._shards) == 1:
+            return int(self.client.llen(self.key))
+        return sum(self._lengths())
 
 
 def get_buffer() -> EventBuffer:

@@ -59,7 +59,9 @@ def buffer(request: pytest.FixtureRequest) -> Iterator[EventBuffer]:
     if request.param == "in-process":
         yield InProcessBuffer(background=False)
         return
-    redis_buffer = RedisBuffer(key=f"p13n-test-buffer-{uuid.uuid4().hex}")
+    # One shard: these tests check the order of the whole buffer (test_buffer_shards.py covers
+    # several).
+    redis_buffer = RedisBuffer(key=f"p13n-test-buffer-{uuid.uuid4().hex}", shards=1)
     yield redis_buffer
     redis_buffer.client.delete(redis_buffer.key)
 
@@ -105,7 +107,7 @@ def test_concurrent_pushes_lose_nothing(buffer: EventBuffer) -> None:
 @pytest.mark.services
 def test_redis_buffer_connects_by_url() -> None:
     redis_buffer = RedisBuffer(
-        key=f"p13n-test-buffer-{uuid.uuid4().hex}", url=django_settings.REDIS_URL
+        key=f"p13n-test-buffer-{uuid.uuid4().hex}", url=django_settings.REDIS_URL, shards=1
     )
     try:
         assert redis_buffer.push([{"amount": Decimal("9.90")}]) == 1
@@ -228,22 +230,24 @@ def test_enqueue_asks_for_a_flush_when_the_flush_size_is_reached(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "BUFFER_FLUSH_SIZE": 3}
-    buffer = get_buffer()
+    vid = new_visitor_id()
+    # The shard of this visitor's events (the buffer itself when it has one shard).
+    [(shard, _events)] = get_buffer().route(make_events(1, vid))
     calls: list[int] = []
-    monkeypatch.setattr(buffer, "schedule_flush", lambda: calls.append(len(buffer)))
+    monkeypatch.setattr(shard, "schedule_flush", lambda: calls.append(len(shard)))
     enqueue([])
-    enqueue(make_events(2))
+    enqueue(make_events(2, vid))
     assert calls == []
-    enqueue(make_events(1))
+    enqueue(make_events(1, vid))
     assert calls == [3]
-    enqueue(make_events(2))
+    enqueue(make_events(2, vid))
     assert calls == [3, 5]
 
 
 def test_queued_flushes_are_debounced(monkeypatch: pytest.MonkeyPatch) -> None:
     queued: list[bool] = []
-    monkeypatch.setattr(tasks.flush_events, "delay", lambda: queued.append(True))
-    redis_buffer = RedisBuffer(key=f"p13n-test-debounce-{uuid.uuid4().hex}")
+    monkeypatch.setattr(tasks.flush_events, "delay", lambda **kwargs: queued.append(True))
+    redis_buffer = RedisBuffer(key=f"p13n-test-debounce-{uuid.uuid4().hex}", shards=1)
     redis_buffer.schedule_flush()
     redis_buffer.schedule_flush()
     assert len(queued) == 1
@@ -256,11 +260,11 @@ def test_queued_flushes_are_debounced(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unreachable_broker_does_not_fail_the_producer(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broker_down() -> None:
+    def broker_down(**kwargs: Any) -> None:
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.flush_events, "delay", broker_down)
-    redis_buffer = RedisBuffer(key=f"p13n-test-debounce-{uuid.uuid4().hex}")
+    redis_buffer = RedisBuffer(key=f"p13n-test-debounce-{uuid.uuid4().hex}", shards=1)
     redis_buffer.schedule_flush()
     assert "Could not queue" in caplog.text
     # Not debounced: the next push over the threshold tries again.

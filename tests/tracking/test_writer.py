@@ -221,6 +221,29 @@ def test_client_time_and_reception_time_are_kept() -> None:
     assert stored.source == "js"
 
 
+def test_moments_keep_their_microseconds_and_offsets() -> None:
+    # COPY receives moments and UUIDs as text: the instant must survive, whatever the offset.
+    paris = dt.timezone(dt.timedelta(hours=2))
+    client_ts = dt.datetime(2026, 3, 1, 13, 59, 30, 123456, tzinfo=paris)
+    received = dt.datetime(2026, 3, 1, 12, 0, 0, 654321, tzinfo=dt.UTC)
+    one = event(at=received, vid=new_visitor_id(), session_id=str(uuid.uuid4()), source="js")
+    one["client_ts"] = one["occurred_at"] = client_ts.isoformat()
+    naive = event(at=received, vid=new_visitor_id())
+    naive["occurred_at"] = naive["received_at"] = "2026-03-01T12:00:00.000001"
+    assert write_events([one, naive]).stored == 2
+    stored = Event.objects.get(event_id=one["event_id"])
+    assert (stored.occurred_at, stored.client_ts, stored.received_at) == (
+        client_ts,
+        client_ts,
+        received,
+    )
+    assert stored.session_id == uuid.UUID(one["session_id"])
+    # A moment without an offset is UTC, as the writer's comparisons take it.
+    assert Event.objects.get(event_id=naive["event_id"]).occurred_at == dt.datetime(
+        2026, 3, 1, 12, 0, 0, 1, tzinfo=dt.UTC
+    )
+
+
 def test_a_batch_of_500_takes_a_handful_of_queries(django_assert_max_num_queries: Any) -> None:
     make_user()
     visitors = [new_visitor_id() for _ in range(50)]

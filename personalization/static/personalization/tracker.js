@@ -227,8 +227,33 @@
         productOf(img),
       );
 
+    // "Not interested" in a recommended product: tell the server, take the item off the list.
+    const notInterested = (button) => {
+      const widget = closest(button, "[data-p13n-rec]");
+      const url = attr(widget, "data-p13n-feedback-url");
+      if (!url) return;
+      fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({
+          product: attr(button, "data-p13n-not-interested"),
+          rec: attr(widget, "data-p13n-rec"),
+          placement: attr(widget, "data-p13n-rec-placement"),
+        }),
+      }).then(
+        guard((response) => {
+          const item = response.ok && closest(button, "[data-p13n-product]");
+          if (item) item.remove();
+        }),
+        () => undefined,
+      );
+    };
+
     on(document, "click", (e) => {
       const target = e.target;
+      const dismiss = closest(target, "[data-p13n-not-interested]");
+      if (dismiss) return notInterested(dismiss);
       const action = closest(target, "[data-p13n-action]");
       const link = closest(target, "a[data-p13n-product]");
       const image = closest(target, "[data-p13n-image]");

@@ -178,8 +178,9 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENTATION_SAMPLE_SIZE": 20_000,
     # Days of events and sessions read for the features (None: all); orders are always all read.
     "SEGMENTATION_LOOKBACK_DAYS": 365,
-    # K-Means tries every k in this range and keeps the best silhouette.
-    "SEGMENTATION_K_RANGE": (2, 8),
+    # K-Means tries every k in this range and keeps the best silhouette (fewer than 4 segments
+    # tell a merchant little).
+    "SEGMENTATION_K_RANGE": (4, 10),
     # DBSCAN's min_samples (eps comes from the knee of the k-distance curve).
     "SEGMENTATION_DBSCAN_MIN_SAMPLES": 10,
     # Seed of every sample and model, so a run is reproducible.

@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 CLUSTER_FEATURES: tuple[str, ...] = (
     "frequency",
     "sessions",
+    "page_depth",
     "cart_to_purchase_rate",
     "price_sensitivity",
     "top_category_share",

@@ -180,7 +180,7 @@ def recommend(
         logger.exception("Could not compute the %s recommendations for %s", source, placement)
         return rec
     rec.kind = kind
-    rec.personal = state.personal and source not in NON_PERSONAL_SOURCES
+    rec.personal = state.personal
     version = store.active_version(kind) if kind in _VERSIONED_KINDS else None
     rec.version_id = version.pk if version is not None else None
     chosen = _apply_rules(state, request, ranking, source, product_id, limit, rec.personal)

@@ -347,6 +347,9 @@ def test_not_interested_is_respected(fake_store: FakeStore, catalogue: Any) -> N
     NotInterested.objects.create(vid=VID, product_id="m1")
     cache.delete(serving.dismissed_key(None, VID))
     assert ids(serving.recommend(make_request(), "for_you")) == ["m2"]
+    # Every list shown to this visitor leaves it out, trending included.
+    fake_store.trending = ranking("m1", "m3")
+    assert ids(serving.recommend(make_request(), "trending")) == ["m3"]
     # Another visitor is not affected.
     fake_store.persons[("v:visitor-cccccccccccc", "default")] = ranking("m1", "m2")
     assert ids(serving.recommend(make_request(vid="visitor-cccccccccccc"), "for_you")) == [

@@ -175,6 +175,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personalization.train_recommenders",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Recommendation impressions wait in a buffer beside the events'; written on the same rhythm.
+    "personalization-flush-recommendation-impressions": {
+        "task": "personalization.flush_recommendation_impressions",
+        "schedule": PERSONALIZATION.get("BUFFER_FLUSH_INTERVAL", 5.0),
+    },
+    # Purchases after clicks on recommendations, attributed to placement, kind and version.
+    "personalization-attribute-recommendation-conversions": {
+        "task": "personalization.attribute_recommendation_conversions",
+        "schedule": 10 * 60,
+    },
 }
 
 LOGGING = {

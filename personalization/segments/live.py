@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,7 +37,7 @@ from ..conf import app_settings
 from ..models.segments import Profile, Segment, SegmentMembership
 from ..models.tracking import Event, Session
 from ..segmentation import rules
-from .membership import Person, enter, leave, sync_members
+from .membership import Person, change_members, sync_members
 
 logger = logging.getLogger(__name__)
 
@@ -397,6 +398,8 @@ def evaluate_people(
         for segment_id, user_id, visitor_id in rows:
             current[_person(user_id, visitor_id)].add(segment_id)
     products = product_attributes()
+    entering: dict[int, set[Person]] = defaultdict(set)
+    leaving: dict[int, set[Person]] = defaultdict(set)
     result = {}
     for person in people:
         context = _context(data[person], now, products)
@@ -406,10 +409,13 @@ def evaluate_people(
             if segment.predicate(context):
                 inside.add(segment.slug)
                 if not member:
-                    enter(segment.segment, person, now=now)
+                    entering[segment.pk].add(person)
             elif member:
-                leave(segment.segment, person, now=now)
+                leaving[segment.pk].add(person)
         result[person] = inside
+    with transaction.atomic():
+        for pk in entering.keys() | leaving.keys():
+            change_members(by_pk[pk].segment, entering[pk], leaving[pk], now=now)
     return result
 
 

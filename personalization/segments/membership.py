@@ -120,6 +120,58 @@ def leave(segment: Segment, person: Person, *, now: dt.datetime | None = None) -
     return True
 
 
+def change_members(
+    segment: Segment,
+    entering: Iterable[Person],
+    leaving: Iterable[Person],
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[int, int]:
+    """Put ``entering`` in the segment and take ``leaving`` out, in one transaction with a few
+    queries whatever their number: :func:`enter` and :func:`leave` for many people at once (the
+    dynamic segments of a batch of events). Returns the ``(entered, exited)`` counts.
+
+    People already in (or already out of) the segment are left as they are, without a signal.
+    """
+    now = now or timezone.now()
+    entering, leaving = set(entering), set(leaving)
+    with transaction.atomic():
+        exited: set[Person] = set()
+        for kind in ("user", "visitor"):
+            ids = [pk for k, pk in leaving if k == kind]
+            for start in range(0, len(ids), _BATCH):
+                rows = SegmentMembership.objects.filter(
+                    segment=segment,
+                    exited_at__isnull=True,
+                    **{f"{kind}_id__in": ids[start : start + _BATCH]},
+                )
+                found = list(rows.values_list("user_id", "visitor_id"))
+                rows.update(exited_at=now)
+                exited.update(_person_of(u, v) for u, v in found)
+        entered = set(entering)
+        if entering:
+            current = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
+            query = Q(pk__in=[])
+            for kind in ("user", "visitor"):
+                ids = [pk for k, pk in entering if k == kind]
+                if ids:
+                    query |= Q(**{f"{kind}_id__in": ids})
+            entered -= {
+                _person_of(u, v)
+                for u, v in current.filter(query).values_list("user_id", "visitor_id")
+            }
+            SegmentMembership.objects.bulk_create(
+                [_row(segment, person, now) for person in entered],
+                batch_size=_BATCH,
+                ignore_conflicts=True,
+            )
+        if entered or exited:
+            Segment.objects.filter(pk=segment.pk).update(member_count=_count(segment))
+        _send(segment_exited, segment, exited, now)
+        _send(segment_entered, segment, entered, now)
+    return len(entered), len(exited)
+
+
 def _count(segment: Segment) -> int:
     return SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count()
 

@@ -137,3 +137,21 @@ def test_record_sizes_stores_one_row_per_segment_and_day(segment) -> None:
     membership.record_sizes(day)
     assert SegmentSize.objects.get(segment=segment, day=day).size == 1
     assert SegmentSize.objects.filter(segment=segment).count() == 1
+
+
+def test_change_members_adds_and_removes_many_at_once(segment, signals) -> None:
+    a, b, c, d = people(4)
+    membership.sync_members(segment, [a, b], now=T0)
+    signals.clear()
+    later = T0 + dt.timedelta(hours=1)
+    # b is already in, d already out: neither changes nor signals.
+    assert membership.change_members(segment, [b, c], [a, d], now=later) == (1, 1)
+    assert membership.current_members(segment) == {b, c}
+    assert sorted((kind, user_id or visitor_id) for kind, _, user_id, visitor_id, _ in signals) == [
+        ("entered", c[1]),
+        ("exited", a[1]),
+    ]
+    segment.refresh_from_db()
+    assert segment.member_count == 2
+    closed = SegmentMembership.objects.get(segment=segment, exited_at__isnull=False)
+    assert closed.exited_at == later

@@ -337,3 +337,31 @@ def test_placements_admin_shows_live_ctr_and_conversion_rate(
     html = page.content.decode()
     assert "25.0%" in html  # home: 1 click / 4 impressions
     assert "100.0%" in html  # home: 1 conversion / 1 click
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+
+def test_export_and_erasure_of_a_user(fake_store: FakeStore, catalogue: Any, shopper: Any) -> None:
+    from personalization.privacy.erasure import erase_user
+    from personalization.privacy.export import export_user
+
+    client = browser()
+    client.force_login(shopper)
+    fake_store.persons[(f"u:{shopper.pk}", "default")] = ranking("m1", "t1")
+    _serve_and_click(client)
+    flush_impressions()
+    client.post(FEEDBACK, {"product": "t1"}, content_type="application/json")
+    exported = export_user(shopper.pk)["recommendations"]
+    assert [row["product"] for row in exported["not_interested"]] == ["t1"]
+    assert [row["product"] for row in exported["clicks"]] == ["m1"]
+
+    record = erase_user(shopper.pk)
+    assert record.counts["recommendation_feedback"] == 1
+    assert not NotInterested.objects.exists()
+    click = RecommendationClick.objects.get()
+    assert (click.user_id, click.vid) == (None, "")
+    impression = RecommendationImpression.objects.get()
+    assert (impression.user_id, impression.vid) == (None, "")
+    # The placement's figures stay whole.
+    assert placement_stats(Placement.objects.filter(name="home")).get().n_clicks == 1

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..adapters import get_adapter
+from ..adapters import ProductData, get_adapter
 from ..conf import app_settings
 from ..models.segments import Profile, Segment, SegmentMembership
 from ..models.tracking import Event, Session
@@ -155,67 +155,81 @@ def rule_segments(mode: str) -> list[CompiledSegment]:
 
 # Product attributes ---------------------------------------------------------------------------
 
-_products_lock = threading.Lock()
-_products: dict[str, Any] = {"loaded_at": None, "table": {}}
+
+def _percentile(ordered: list[float], price: float) -> float:
+    """The price's mid-rank percentile (0–100) among ``ordered`` prices: equal prices share one
+    value, and a price not in the list falls between its neighbours."""
+    if not ordered:
+        return 50.0
+    below = bisect.bisect_left(ordered, price)
+    equal = bisect.bisect_right(ordered, price) - below
+    return 100.0 * (below + equal / 2) / max(len(ordered), 1)
 
 
-def _percentiles(prices: list[float]) -> list[float]:
-    """Each price's mid-rank percentile (0–100) in the list: equal prices share one value."""
-    ordered = sorted(prices)
-    n = len(ordered)
-    return [
-        100.0
-        * (
-            bisect.bisect_left(ordered, p)
-            + (bisect.bisect_right(ordered, p) - bisect.bisect_left(ordered, p)) / 2
-        )
-        / n
-        for p in prices
-    ]
+def _attributes(product: ProductData, ordered_prices: list[float]) -> dict[str, Any]:
+    price = float(product.price)
+    return {
+        "price": price,
+        "price_percentile": _percentile(ordered_prices, price),
+        "category": product.category,
+        "brand": product.brand,
+        "tags": list(product.tags),
+        "in_stock": product.in_stock,
+        "on_sale": product.on_sale
+        or (product.compare_at_price is not None and product.compare_at_price > product.price),
+    }
 
 
-def product_attributes() -> Mapping[str, Mapping[str, Any]]:
+class Catalogue:
     """Product id → the attributes rules see: ``price``, ``price_percentile`` (0–100 within the
     catalogue), ``category``, ``brand``, ``tags``, ``in_stock`` and ``on_sale``.
 
-    Read from the store adapter once per ``SEGMENT_PRODUCT_CACHE_SECONDS`` per process.
+    The whole catalogue is read through the store adapter once; a product missing from it (added
+    since) is fetched alone on first use and placed among the known prices. Unknown ids map to
+    ``{}``.
     """
-    now = time.monotonic()
-    loaded_at = _products["loaded_at"]
-    if loaded_at is not None and now - loaded_at < app_settings.SEGMENT_PRODUCT_CACHE_SECONDS:
-        return _products["table"]
-    with _products_lock:
-        if _products["loaded_at"] is not None and now - _products["loaded_at"] < (
-            app_settings.SEGMENT_PRODUCT_CACHE_SECONDS
-        ):
-            return _products["table"]
-        products = list(get_adapter().iter_products())
-        prices = [float(product.price) for product in products]
-        table = {
-            product.id: {
-                "price": price,
-                "price_percentile": percentile,
-                "category": product.category,
-                "brand": product.brand,
-                "tags": list(product.tags),
-                "in_stock": product.in_stock,
-                "on_sale": product.on_sale
-                or (
-                    product.compare_at_price is not None
-                    and product.compare_at_price > product.price
-                ),
-            }
-            for product, price, percentile in zip(
-                products, prices, _percentiles(prices), strict=True
-            )
+
+    def __init__(self, products: Iterable[ProductData]) -> None:
+        products = list(products)
+        self.prices = sorted(float(product.price) for product in products)
+        self.table: dict[str, Mapping[str, Any]] = {
+            product.id: _attributes(product, self.prices) for product in products
         }
-        _products.update(loaded_at=now, table=table)
-        return table
+        self.loaded_at = time.monotonic()
+
+    def __call__(self, product_id: Any) -> Mapping[str, Any]:
+        key = str(product_id)
+        try:
+            return self.table[key]
+        except KeyError:
+            product = get_adapter().get_product(key)
+            found = _attributes(product, self.prices) if product is not None else {}
+            self.table[key] = found
+            return found
+
+    def __getitem__(self, product_id: Any) -> Mapping[str, Any]:
+        return self(product_id)
+
+
+_catalogue_lock = threading.Lock()
+_catalogue: list[Catalogue] = []
+
+
+def product_attributes() -> Catalogue:
+    """The catalogue's product attributes, read at most once per
+    ``SEGMENT_PRODUCT_CACHE_SECONDS`` per process."""
+    ttl = app_settings.SEGMENT_PRODUCT_CACHE_SECONDS
+    if _catalogue and time.monotonic() - _catalogue[0].loaded_at < ttl:
+        return _catalogue[0]
+    with _catalogue_lock:
+        if not _catalogue or time.monotonic() - _catalogue[0].loaded_at >= ttl:
+            _catalogue[:] = [Catalogue(get_adapter().iter_products())]
+        return _catalogue[0]
 
 
 def _forget_products(*, setting: str, **_: Any) -> None:
     if setting == "PERSONALIZATION":
-        _products.update(loaded_at=None, table={})
+        _catalogue.clear()
 
 
 setting_changed.connect(_forget_products)
@@ -343,7 +357,7 @@ def _load(
 def _context(
     item: _PersonData,
     now: dt.datetime,
-    products: Mapping[str, Mapping[str, Any]] | Callable[[Any], Mapping | None],
+    products: Callable[[Any], Mapping | None],
 ) -> rules.EvaluationContext:
     profile = dict(item.profile or {})
     # The profile is as old as the last pipeline run: a visitor who has come back since counts

@@ -75,4 +75,5 @@ def test_only_rule_segments_have_rules_or_are_dynamic() -> None:
 def test_the_rule_is_shown_indented() -> None:
     segment = Segment.objects.get(slug="high-intent-shoppers")
     html = str(SegmentForm(instance=segment)["rule"])
-    assert "{\n  &quot;events&quot;: {" in html
+    # Indented by two, whatever order the database keeps the keys in.
+    assert "\n  &quot;events&quot;: {\n    &quot;" in html

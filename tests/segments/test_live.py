@@ -15,7 +15,7 @@ from personalization.segments import live
 from personalization.segments.membership import segment_slugs
 from personalization.segments.signals import segment_entered, segment_exited
 from personalization.tracking.writer import write_events
-from tests.factories import make_user
+from tests.factories import make_product, make_user
 
 from .seglive_support import (
     ago,
@@ -58,6 +58,14 @@ def test_product_attributes_give_price_percentiles_and_sales(products) -> None:
     assert table[products["cheap"]]["price_percentile"] < 80
     assert table[products["sale"]]["on_sale"] is True
     assert table[products["cheap"]]["on_sale"] is False
+
+
+def test_a_product_added_since_the_catalogue_was_read_is_fetched_alone(products) -> None:
+    catalogue_before = live.product_attributes()
+    added = make_product(price=1000)
+    assert live.product_attributes() is catalogue_before
+    assert catalogue_before(str(added.pk))["price_percentile"] == 100.0
+    assert catalogue_before("no-such-product") == {}
 
 
 def test_high_intent_shoppers_enter_on_two_dear_cart_adds_and_leave_when_they_age(

@@ -31,9 +31,11 @@ valid ones are queued.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -55,7 +57,8 @@ from rest_framework.views import APIView
 from .. import consent
 from ..conf import app_settings
 from ..tracking import collect, sessions, tokens
-from ..tracking.events import EventValidationError, clean_submitted_event
+from ..tracking.events import Submission as EventSubmission
+from ..tracking.events import clean_submitted_events
 from .serializers import (
     BatchSerializer,
     ErrorSerializer,
@@ -69,7 +72,23 @@ TOKEN_HEADER = "X-P13N-Token"
 SOURCES = ("js", "api")
 
 
-class PlainTextJSONParser(JSONParser):
+class FastJSONParser(JSONParser):
+    """DRF's JSON parser with orjson, several times faster on batches of events.
+
+    Like DRF's, it refuses NaN and Infinity. Integers beyond 64 bits are read as floats (as a
+    browser reads them); a body orjson refuses for another reason is read by DRF's parser, so
+    the error answers are DRF's.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        body = stream.read() if stream is not None else b""
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class PlainTextJSONParser(FastJSONParser):
     """JSON sent as ``text/plain``: what ``navigator.sendBeacon`` posts for a string body."""
 
     media_type = "text/plain"
@@ -149,7 +168,7 @@ class EventIngestView(CodedErrorsMixin, APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser, PlainTextJSONParser]
+    parser_classes = [FastJSONParser, PlainTextJSONParser]
     throttle_classes = [IngestIPThrottle, IngestVisitorThrottle]
 
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
@@ -277,32 +296,26 @@ class EventIngestView(CodedErrorsMixin, APIView):
         user_id = user.pk if cookie_vid and user is not None and user.is_authenticated else None
         now = timezone.now()
         session_id, _is_new = sessions.resolve_session(submission.vid, now)
-        ua = request.headers.get("User-Agent", "")
-        max_bytes = app_settings.INGEST_MAX_EVENT_BYTES
+        valid, rejections = clean_submitted_events(
+            submission.events,
+            EventSubmission(
+                source=submission.source,
+                received_at=now,
+                max_bytes=app_settings.INGEST_MAX_EVENT_BYTES,
+                vid=submission.vid,
+                user_id=user_id,
+                session_id=session_id,
+                ua=request.headers.get("User-Agent", ""),
+            ),
+        )
+        rejected = [{"index": r.index, "reason": r.reason} for r in rejections]
         clean: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
         seen: set[str] = set()
-        duplicates = 0
-        for index, raw in enumerate(submission.events):
-            try:
-                event = clean_submitted_event(
-                    raw,
-                    source=submission.source,
-                    received_at=now,
-                    max_bytes=max_bytes,
-                    vid=submission.vid,
-                    user_id=user_id,
-                    session_id=session_id,
-                    ua=ua,
-                )
-            except EventValidationError as exc:
-                rejected.append({"index": index, "reason": str(exc)})
-                continue
-            if event["event_id"] in seen:
-                duplicates += 1
-                continue
-            seen.add(event["event_id"])
-            clean.append(event)
+        for event in valid:
+            if event["event_id"] not in seen:
+                seen.add(event["event_id"])
+                clean.append(event)
+        duplicates = len(valid) - len(clean)
         if clean:
             collect.enqueue(clean)
         return Response(

@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -48,9 +51,21 @@ MAX_PATH = 2048
 MAX_TEXT = 512
 NO_UTM = {"source": "", "medium": "", "campaign": ""}
 
-# One encoder for every size check: json.dumps with arguments builds a new encoder per call,
-# which costs as much as the encoding of a small event.
-_encode_compact = json.JSONEncoder(separators=(",", ":"), default=str).encode
+# One encoder for the size checks that orjson refuses (integers beyond 64 bits): json.dumps with
+# arguments builds a new encoder per call, which costs as much as the encoding of a small event.
+_encode_compact = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False).encode
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON."""
+    try:
+        return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+    except orjson.JSONEncodeError:
+        return len(_encode_compact(value).encode())
+
+
+# The form of UUIDs that str(uuid.UUID(...)) gives; others are parsed and rewritten in it.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class EventValidationError(ValueError):
@@ -102,7 +117,7 @@ def _product_id(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> str:
 
 # Referrers and page URLs repeat heavily in real traffic, so their splits are cached (a bounded
 # cache: at most URL_CACHE_SIZE entries of at most a few kilobytes each).
-URL_CACHE_SIZE = 1024
+URL_CACHE_SIZE = 4096
 
 
 @functools.lru_cache(maxsize=URL_CACHE_SIZE)
@@ -120,10 +135,16 @@ def utm_from_query(query: str) -> dict[str, str]:
     """UTM campaign fields from a URL query string."""
     if "utm_" not in query:
         return dict(NO_UTM)
+    return dict(_utm_from_query(query))
+
+
+# Cached like the URL splits (the same campaign links come back); callers get a copy.
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _utm_from_query(query: str) -> tuple[tuple[str, str], ...]:
     params = parse_qs(query)
-    return {
-        key: params.get(f"utm_{key}", [""])[0][:128] for key in ("source", "medium", "campaign")
-    }
+    return tuple(
+        (key, params.get(f"utm_{key}", [""])[0][:128]) for key in ("source", "medium", "campaign")
+    )
 
 
 def plausible_time(client_ts: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:
@@ -190,6 +211,28 @@ def make_event(
     }
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What every event of one submission shares: identity (``vid``, ``user_id``,
+    ``session_id``) and ``ua`` come from the request, never from the payload."""
+
+    source: str
+    received_at: dt.datetime
+    max_bytes: int
+    vid: str | None = None
+    user_id: int | None = None
+    session_id: str | None = None
+    ua: str = ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event of a batch that was not accepted: its position and why."""
+
+    index: int
+    reason: str
+
+
 def clean_submitted_event(
     raw: Any,
     *,
@@ -206,52 +249,102 @@ def clean_submitted_event(
     Identity (``vid``, ``user_id``, ``session_id``) and ``ua`` come from the request, never from the
     payload. Raises :class:`EventValidationError` with the reason when the event is rejected.
     """
-    if not isinstance(raw, Mapping):
-        raise EventValidationError("an event must be a JSON object")
-    size = len(_encode_compact(raw).encode())
-    if size > max_bytes:
-        raise EventValidationError(f"event is {size} bytes; the limit is {max_bytes}")
-    name = raw.get("name", raw.get("event"))
-    if not isinstance(name, str) or not name:
-        raise EventValidationError("name is required")
-    properties = raw.get("properties", {})
-    if properties is None:
-        properties = {}
-    if not isinstance(properties, Mapping):
-        raise EventValidationError("properties must be a JSON object")
-    for key in properties:
-        if not isinstance(key, str) or len(key) > MAX_PROPERTY_KEY:
-            raise EventValidationError(
-                f"property names must be strings of at most {MAX_PROPERTY_KEY} characters"
-            )
-    event_id = raw.get("event_id")
-    if event_id is not None:
+    submission = Submission(source, received_at, max_bytes, vid, user_id, session_id, ua)
+    return _Cleaner(submission).clean(raw)
+
+
+def clean_submitted_events(
+    raws: Iterable[Any], submission: Submission
+) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Validate the events of one batch: ``(clean events, rejections)``, in the batch's order.
+
+    Each event is judged on its own, as :func:`clean_submitted_event` does; what the events
+    share (the request's identity, the reception time and its ISO form) is prepared once.
+    """
+    cleaner = _Cleaner(submission)
+    clean: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    for index, raw in enumerate(raws):
         try:
-            event_id = str(uuid.UUID(str(event_id)))
-        except ValueError as exc:
-            raise EventValidationError("event_id must be a UUID") from exc
-    client_ts = None
-    if raw.get("timestamp") is not None:
-        client_ts = _parse_timestamp(raw["timestamp"])
-    url = _text(raw.get("url"), "url", MAX_PATH)
-    path = _text(raw.get("path"), "path", MAX_PATH)
-    query = ""
-    if url:
-        url_path, query = _path_and_query(url)
-        path = path or url_path
-    return make_event(
-        name,
-        source=source,
-        received_at=received_at,
-        event_id=event_id,
-        vid=vid,
-        user_id=user_id,
-        session_id=session_id,
-        product_id=_product_id(raw, properties),
-        properties=properties,
-        path=path,
-        referrer=_text(raw.get("referrer"), "referrer"),
-        query=query,
-        ua=ua,
-        client_ts=client_ts,
-    )
+            clean.append(cleaner.clean(raw))
+        except EventValidationError as exc:
+            rejected.append(Rejection(index, str(exc)))
+    return clean, rejected
+
+
+class _Cleaner:
+    def __init__(self, submission: Submission) -> None:
+        self.submission = submission
+        self.received_iso = submission.received_at.isoformat()
+        self.earliest = submission.received_at - MAX_CLIENT_LAG
+        self.latest = submission.received_at + MAX_CLIENT_LEAD
+        self.ua = submission.ua[:MAX_TEXT]
+
+    def clean(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise EventValidationError("an event must be a JSON object")
+        submission = self.submission
+        size = encoded_size(raw)
+        if size > submission.max_bytes:
+            raise EventValidationError(
+                f"event is {size} bytes; the limit is {submission.max_bytes}"
+            )
+        name = raw.get("name", raw.get("event"))
+        if not isinstance(name, str) or not name:
+            raise EventValidationError("name is required")
+        properties = raw.get("properties", {})
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, Mapping):
+            raise EventValidationError("properties must be a JSON object")
+        for key in properties:
+            if not isinstance(key, str) or len(key) > MAX_PROPERTY_KEY:
+                raise EventValidationError(
+                    f"property names must be strings of at most {MAX_PROPERTY_KEY} characters"
+                )
+        event_id = raw.get("event_id")
+        if event_id is None:
+            event_id = str(uuid.uuid4())
+        elif not isinstance(event_id, str) or not _CANONICAL_UUID.fullmatch(event_id):
+            try:
+                event_id = str(uuid.UUID(str(event_id)))
+            except ValueError as exc:
+                raise EventValidationError("event_id must be a UUID") from exc
+        client_iso = None
+        occurred_iso = self.received_iso
+        if raw.get("timestamp") is not None:
+            client_ts = _parse_timestamp(raw["timestamp"])
+            client_iso = client_ts.isoformat()
+            if self.earliest <= client_ts <= self.latest:
+                occurred_iso = client_iso
+        url = _text(raw.get("url"), "url", MAX_PATH)
+        path = _text(raw.get("path"), "path", MAX_PATH)
+        query = ""
+        if url:
+            url_path, query = _path_and_query(url)
+            path = path or url_path
+        product_id = _product_id(raw, properties)
+        referrer_url, referrer_host = split_referrer(_text(raw.get("referrer"), "referrer"))
+        canonical = canonical_name(name)
+        if canonical is None:
+            raise EventValidationError(f"unknown event name {name!r}")
+        if canonical in PRODUCT_EVENTS and not product_id:
+            raise EventValidationError(f"{canonical} needs a product_id")
+        return {
+            "event_id": event_id,
+            "name": canonical,
+            "vid": submission.vid,
+            "user_id": submission.user_id,
+            "session_id": submission.session_id,
+            "product_id": product_id,
+            "properties": dict(properties),
+            "path": path[:MAX_PATH],
+            "referrer": referrer_url,
+            "referrer_host": referrer_host,
+            "utm": utm_from_query(query),
+            "ua": self.ua,
+            "occurred_at": occurred_iso,
+            "client_ts": client_iso,
+            "received_at": self.received_iso,
+            "source": submission.source,
+        }

@@ -220,6 +220,8 @@ def test_an_event_over_the_limit_is_rejected_alone(visitor: Visitor) -> None:
     ("body", "detail"),
     [
         ("{not json", "JSON parse error"),
+        # Refused by orjson and by DRF's strict parser alike.
+        ('{"events": [{"name": "dwell", "properties": {"seconds": NaN}}]}', "JSON parse error"),
         ("[]", "must be a JSON object"),
         (json.dumps({"events": {"name": "search"}}), "events must be a list"),
         (json.dumps({"events": [], "source": "server"}), "source must be one of js, api"),
@@ -229,6 +231,20 @@ def test_a_malformed_body_is_a_400(visitor: Visitor, body: str, detail: str) -> 
     response = visitor.post(body, HTTP_X_P13N_TOKEN=visitor.token)
     assert response.status_code == 400
     assert detail in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_event_size_limit_counts_utf8_bytes(visitor: Visitor) -> None:
+    # 100 three-byte characters: 300 bytes of UTF-8, where the 6-byte \uXXXX escapes of an ASCII
+    # encoding would make 600 and push the event over the limit.
+    with settings_with(INGEST_MAX_EVENT_BYTES=500):
+        small = event(properties={"note": "漢" * 100})
+        large = event(properties={"note": "漢" * 140})
+        response = visitor.post({"token": visitor.token, "events": [small, large]})
+    assert response.json()["accepted"] == 1
+    [rejection] = response.json()["rejected"]
+    assert rejection["index"] == 1
+    assert "the limit is 500" in rejection["reason"]
 
 
 def test_an_unsupported_content_type_is_a_415(visitor: Visitor) -> None:

@@ -325,9 +325,12 @@ def test_a_celery_worker_flushes_the_redis_buffer_into_rows(
 @pytest.mark.django_db(transaction=True)
 def test_the_size_trigger_has_the_worker_flush(celery_worker_process: dict[str, str]) -> None:
     buffer = get_buffer()
-    cache.delete(flush_queued_key(buffer))
+    vid = new_visitor_id()
+    # The trigger counts the events of the shard that receives them: one visitor's.
+    [(shard, _events)] = buffer.route(make_events(1, vid))
+    cache.delete(flush_queued_key(shard))
     size = app_settings.BUFFER_FLUSH_SIZE
-    enqueue(make_events(size - 1))
-    enqueue(make_events(1))
+    enqueue(make_events(size - 1, vid))
+    enqueue(make_events(1, vid))
     assert wait_for(lambda: Event.objects.count() == size, timeout=60)
     assert wait_for(lambda: len(buffer) == 0)

@@ -185,7 +185,7 @@ class Recommender(ABC):
 
     Subclasses implement ``_fit`` and ``_score_users`` (dense scores of a block of users over all
     items, ``-inf`` for items the model cannot score) and may override ``_similar`` (scores of
-    every item against one item).
+    every item against one item) and ``_similar_many`` (the same for a block of items).
     """
 
     #: Registry name (``recsys.build(name)``) and the name written into saved files.
@@ -356,6 +356,11 @@ class Recommender(ABC):
         for start in range(0, len(known), block):
             chunk = known[start : start + block]
             rows = np.fromiter((i for _, i in chunk), dtype=np.int64, count=len(chunk))
+            sparse = None if mask_seen else self._sparse_scores(rows)
+            if sparse is not None:
+                for (user, _), row in zip(chunk, range(len(rows)), strict=True):
+                    result[user] = self._top_of_sparse_row(sparse, row, k)
+                continue
             scores = self._scores(rows)
             if mask_seen:
                 seen = self.user_items_[rows]
@@ -371,6 +376,24 @@ class Recommender(ABC):
                     if math.isfinite(v)
                 ]
         return {user: result[user] for user in user_ids}
+
+    def _sparse_scores(self, users: np.ndarray) -> sp.csr_matrix | None:
+        """Scores of a block of users as a CSR matrix, for models that score a few items per
+        user and treat the others as "no evidence" (only positive entries count); None: the
+        model has no such form and ``_score_users`` is used."""
+        return None
+
+    def _top_of_sparse_row(self, scores: sp.csr_matrix, row: int, k: int) -> Recommendations:
+        """The ``k`` best positive entries of one CSR row, ordered as :func:`top_k` orders."""
+        start, end = scores.indptr[row], scores.indptr[row + 1]
+        values, columns = scores.data[start:end], scores.indices[start:end]
+        positive = values > 0
+        values, columns = values[positive], columns[positive]
+        order = np.lexsort((columns, -values))[:k]
+        return [
+            (self._item_list[c], float(v))
+            for c, v in zip(columns[order].tolist(), values[order].tolist(), strict=True)
+        ]
 
     def _cold_start(self, k: int) -> Recommendations:
         """The list an unknown user gets."""
@@ -388,17 +411,44 @@ class Recommender(ABC):
 
         Only items with a positive similarity are returned; an unknown item gets ``[]``.
         """
+        return self.similar_items_many([item_id], k=k)[item_id]
+
+    def similar_items_many(
+        self, item_ids: Iterable[Hashable], k: int = 10
+    ) -> dict[Hashable, Recommendations]:
+        """``similar_items`` for many items at once, scored in blocks (for batch precomputation)."""
         self._check_fitted()
-        index = self._item_index.get(item_id)
-        if index is None:
-            return []
-        scores = np.asarray(self._similar(index), dtype=np.float64).copy()
-        scores[index] = -np.inf
-        scores[~(scores > 0)] = -np.inf
-        best = top_k(scores[None, :], k)[0]
-        return [
-            (self._item_list[c], float(scores[c])) for c in best.tolist() if scores[c] > -np.inf
-        ]
+        item_ids = list(item_ids)
+        result: dict[Hashable, Recommendations] = {}
+        known = []
+        for item in item_ids:
+            index = self._item_index.get(item)
+            if index is None:
+                result[item] = []
+            else:
+                known.append((item, index))
+        block = max(1, _BLOCK_CELLS // max(1, self.n_items))
+        for start in range(0, len(known), block):
+            chunk = known[start : start + block]
+            rows = np.fromiter((i for _, i in chunk), dtype=np.int64, count=len(chunk))
+            scores = np.array(self._similar_many(rows), dtype=np.float64)
+            scores[np.arange(len(rows)), rows] = -np.inf
+            scores[~(scores > 0)] = -np.inf
+            best = top_k(scores, k)
+            values = np.take_along_axis(scores, best, axis=1)
+            for (item, _), cols, vals in zip(chunk, best, values, strict=True):
+                result[item] = [
+                    (self._item_list[c], float(v))
+                    for c, v in zip(cols.tolist(), vals.tolist(), strict=True)
+                    if v > -np.inf
+                ]
+        return {item: result[item] for item in item_ids}
+
+    def _similar_many(self, items: np.ndarray) -> np.ndarray:
+        """``_similar`` of several item rows, one row each; models override it with one product."""
+        if not len(items):
+            return np.empty((0, self.n_items))
+        return np.vstack([np.asarray(self._similar(int(i)), dtype=np.float64) for i in items])
 
     # -- persistence ------------------------------------------------------------------------
 

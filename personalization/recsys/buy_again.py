@@ -105,3 +105,6 @@ class BuyAgainRecommender(Recommender):
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         return self.scores_[users].toarray()
+
+    def _sparse_scores(self, users: np.ndarray) -> sp.csr_matrix:
+        return self.scores_[users]

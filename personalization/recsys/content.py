@@ -119,4 +119,7 @@ class ContentRecommender(Recommender):
         return np.asarray((self._profiles(users) @ self.item_features_.T).todense())
 
     def _similar(self, item: int) -> np.ndarray:
-        return (self.item_features_ @ self.item_features_[item].T).toarray().ravel()
+        return self._similar_many(np.array([item]))[0]
+
+    def _similar_many(self, items: np.ndarray) -> np.ndarray:
+        return (self.item_features_[items] @ self.item_features_.T).toarray()

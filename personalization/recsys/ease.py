@@ -106,7 +106,8 @@ class EASERecommender(Recommender):
         diagonal = np.diag(inverse).copy()
         inverse /= -diagonal
         np.fill_diagonal(inverse, 0.0)
-        self.weights_ = inverse
+        # Row-major: scipy's sparse @ dense product copies any other layout on every call.
+        self.weights_ = np.ascontiguousarray(inverse)
 
     def _build_positions(self) -> None:
         """Item row -> row of ``weights_`` (-1: an item left out by ``max_items``)."""
@@ -119,10 +120,13 @@ class EASERecommender(Recommender):
 
     def _restore(self, state: dict) -> None:
         super()._restore(state)
+        self.weights_ = np.ascontiguousarray(self.weights_)
         self._build_positions()
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        x = self._input(self.user_items_[users])
+        # In the weights' own precision: a float64 input would make scipy convert the whole
+        # items x items matrix on every call, which costs more than the product itself.
+        x = self._input(self.user_items_[users]).astype(self.weights_.dtype)
         if self._positions is None:
             return np.asarray(x @ self.weights_)
         scores = np.full((len(users), len(self.item_ids_)), -np.inf)
@@ -130,11 +134,14 @@ class EASERecommender(Recommender):
         return scores
 
     def _similar(self, item: int) -> np.ndarray:
+        return self._similar_many(np.array([item]))[0]
+
+    def _similar_many(self, items: np.ndarray) -> np.ndarray:
         # Row i of B: how much having item i raises each other item's score.
         if self._positions is None:
-            return self.weights_[item]
-        similarity = np.zeros(len(self.item_ids_), dtype=self.weights_.dtype)
-        position = self._positions[item]
-        if position >= 0:
-            similarity[self.columns_] = self.weights_[position]
+            return self.weights_[items]
+        similarity = np.zeros((len(items), len(self.item_ids_)), dtype=self.weights_.dtype)
+        positions = self._positions[items]
+        modelled = np.flatnonzero(positions >= 0)
+        similarity[np.ix_(modelled, self.columns_)] = self.weights_[positions[modelled]]
         return similarity

@@ -90,3 +90,6 @@ class ItemKNNRecommender(Recommender):
 
     def _similar(self, item: int) -> np.ndarray:
         return self.similarity_[item].toarray().ravel()
+
+    def _similar_many(self, items: np.ndarray) -> np.ndarray:
+        return self.similarity_[items].toarray()

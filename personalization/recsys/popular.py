@@ -55,6 +55,9 @@ class PopularRecommender(Recommender):
         # No notion of similarity: "similar" is what is trending.
         return self.scores_
 
+    def _similar_many(self, items: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.scores_, (len(items), len(self.scores_)))
+
     def _cold_start(self, k: int) -> list:
         best = np.argsort(-self.scores_, kind="stable")[:k]
         return [(self._item_list[c], float(self.scores_[c])) for c in best if self.scores_[c] > 0]

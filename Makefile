@@ -24,6 +24,7 @@ chromium:
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py build_segments --if-empty
 	$(PY) manage.py train_recommenders --if-untrained
 	$(PY) manage.py ensure_demo_admin
 	@echo "Serving the demo shop on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"

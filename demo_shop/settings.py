@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personalization.purge_consent_log",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Rebuild the profiles, RFM segments, clusters, propensity scores and static segments.
+    "personalization-build-segments": {
+        "task": "personalization.build_segments",
+        "schedule": crontab(hour=1, minute=30),
+    },
     # Retrain the recommenders and refresh their precomputed lists (before the morning traffic).
     "personalization-train-recommenders": {
         "task": "personalization.train_recommenders",

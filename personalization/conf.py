@@ -192,6 +192,8 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENTATION_PROPENSITY_SNAPSHOTS": 4,
     # Lowest propensity of the "likely-to-buy" segment.
     "SEGMENTATION_LIKELY_TO_BUY_THRESHOLD": 0.5,
+    # Threads of the numeric libraries (OpenMP, BLAS) during a run; None: one per core.
+    "SEGMENTATION_THREADS": 1,
 }
 
 # Settings whose value is a dotted path (or a (path, kwargs) pair) that is imported when used.

@@ -1,5 +1,6 @@
-"""The segmentation pipeline: features, cleaning, RFM, clusters and propensity, then the profiles
-and the generated static segments.
+"""The segmentation pipeline: features, cleaning, RFM, clusters and propensity, then the profiles,
+the generated static segments, the customer merge suggestions, the static rule segments and the
+day's segment sizes.
 
 One :class:`~personalization.models.SegmentationRun` is one pass; its ``progress`` and ``step`` are
 written as the pass goes (the admin polls them), its ``metrics`` keep what the models found, and
@@ -25,6 +26,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from threadpoolctl import threadpool_limits
 
 from ..conf import app_settings
 from ..models import Cluster, Profile, Segment, SegmentationRun
@@ -38,8 +40,8 @@ from ..segmentation.clustering import (
 )
 from ..segmentation.features import NUMERIC_FEATURES
 from ..segmentation.propensity import PropensityModel
+from . import dedup, live, membership
 from . import features as feature_io
-from . import membership
 from .profiles import save_profiles
 
 logger = logging.getLogger(__name__)
@@ -92,7 +94,9 @@ STEPS: tuple[tuple[str, int], ...] = (
     ("clusters", 45),
     ("propensity", 60),
     ("profiles", 80),
-    ("segments", 90),
+    ("segments", 88),
+    ("dedup", 92),
+    ("rules", 95),
     ("sizes", 98),
 )
 _PROGRESS = dict(STEPS)
@@ -155,7 +159,9 @@ def run_pipeline(run: SegmentationRun, *, on_step: StepCallback | None = None) -
     tracker = _Tracker(run, on_step)
     metrics: dict[str, Any] = {}
     try:
-        _run(run, _as_of(run), settings, tracker, metrics)
+        # threadpool_limits(None) leaves the libraries' own defaults.
+        with threadpool_limits(limits=settings["threads"]):
+            _run(run, _as_of(run), settings, tracker, metrics)
     except Exception as exc:
         logger.exception("Segmentation run %s failed in step %s", run.pk, tracker.step)
         run.status = SegmentationRun.FAILED
@@ -184,6 +190,7 @@ def _settings() -> dict[str, Any]:
         "propensity_horizon_days": app_settings.SEGMENTATION_PROPENSITY_HORIZON_DAYS,
         "propensity_snapshots": app_settings.SEGMENTATION_PROPENSITY_SNAPSHOTS,
         "likely_to_buy_threshold": app_settings.SEGMENTATION_LIKELY_TO_BUY_THRESHOLD,
+        "threads": app_settings.SEGMENTATION_THREADS,
     }
 
 
@@ -257,6 +264,13 @@ def _run(
 
     tracker.begin("segments")
     metrics["segments"] = sync_generated_segments(run, settings)
+
+    tracker.begin("dedup")
+    metrics["merge_suggestions"] = dedup.suggest_merges()
+
+    tracker.begin("rules")
+    changes = live.refresh_static_rule_segments()
+    metrics["rule_segments"] = {slug: list(change) for slug, change in changes.items()}
 
     tracker.begin("sizes")
     membership.record_sizes()

@@ -47,7 +47,8 @@ from . import store
 logger = logging.getLogger(__name__)
 
 LIST_TYPES = ("person", "product", "global")
-#: People scored per ``recommend_many`` call and cache entries per ``set_many`` call.
+#: People (or products) per ``recommend_many`` (``similar_items_many``) call, and cache entries
+#: per ``set_many`` call.
 PEOPLE_PER_BLOCK = 2_000
 ENTRIES_PER_WRITE = 1_000
 LOCK_KEY = f"{store.KEY_PREFIX}:training-lock"
@@ -368,25 +369,30 @@ def _person_entries(
 ) -> Iterator[tuple[str, list[tuple[str, float]]]]:
     people = model.user_ids_.tolist()
     for start in range(0, len(people), PEOPLE_PER_BLOCK):
-        block = people[start : start + PEOPLE_PER_BLOCK]
-        lists = model.recommend_many(block, k=k, exclude_seen=exclude_seen)
-        for person in block:
-            ranking = lists[person]
+        lists = model.recommend_many(
+            people[start : start + PEOPLE_PER_BLOCK], k=k, exclude_seen=exclude_seen
+        )
+        for person, ranking in lists.items():
             if ranking:
-                yield store.person_cache_key(version_id, person), _plain(ranking)
+                yield store.person_cache_key(version_id, person), _plain(model, ranking)
 
 
 def _product_entries(
     version_id: int, model: recsys.Recommender, k: int
 ) -> Iterator[tuple[str, list[tuple[str, float]]]]:
-    for item in model.item_ids_.tolist():
-        ranking = model.similar_items(item, k=k)
-        if ranking:
-            yield store.product_cache_key(version_id, item), _plain(ranking)
+    items = model.item_ids_.tolist()
+    for start in range(0, len(items), PEOPLE_PER_BLOCK):
+        lists = model.similar_items_many(items[start : start + PEOPLE_PER_BLOCK], k=k)
+        for item, ranking in lists.items():
+            if ranking:
+                yield store.product_cache_key(version_id, item), _plain(model, ranking)
 
 
-def _plain(ranking: list[tuple[Hashable, float]]) -> list[tuple[str, float]]:
-    return [(str(item), round(float(score), 6)) for item, score in ranking]
+def _plain(model: recsys.Recommender, ranking: list[tuple[Hashable, float]]) -> list[Any]:
+    """The list as stored: item ids as strings (already so when the model's ids are text)."""
+    if model.item_ids_.dtype == object:
+        return ranking
+    return [(str(item), score) for item, score in ranking]
 
 
 def _write(entries: Iterable[tuple[str, Any]]) -> int:

@@ -9,9 +9,10 @@ active, in one transaction; a reader asks for the active version first and then 
 version's keys only, so it sees the old lists or the new ones, never a mix.
 
 Every list is the model's raw ranking of ``(item id, score)`` pairs, best first, not filtered
-by business rules (the serving layer filters). A missing list (an unknown person, a cache that
-was flushed or evicted an entry) is ``None``; :func:`load_model` then gives the active model
-itself, loaded once per process from the version's artifact, to compute the answer.
+by business rules (the serving layer filters). A list the cache lost (a flush, an eviction, the
+local-memory cache of another process) is recomputed from the active model, loaded once per
+process from the version's artifact (:func:`load_model`), and written back; a person or product
+the model does not know gets ``None``.
 """
 
 from __future__ import annotations
@@ -95,28 +96,56 @@ def forget_active_versions() -> None:
 
 
 def for_person(key: str, *, kind: str = "default") -> Ranking | None:
-    """The precomputed top-N of the person ``key`` for ``kind`` (``default`` or ``buy_again``).
+    """The top-N of the person ``key`` for ``kind`` (``default`` or ``buy_again``).
 
-    None when nothing is trained yet, the person was not in the training data, or the cache
-    lost the entry.
+    Read from the cache; when the cache lost the list (a flush, an eviction, another process's
+    local-memory cache) it is recomputed from the active model and written back. None when
+    nothing is trained yet or the person was not in the training data.
     """
     if kind not in PERSON_LISTS:
         raise ValueError(f"kind must be one of {PERSON_LISTS}, not {kind!r}")
     version = active_version(kind)
     if version is None or not key:
         return None
-    return _as_ranking(cache.get(person_cache_key(version.pk, key)))
+    cache_key = person_cache_key(version.pk, key)
+    found = cache.get(cache_key)
+    if found is not None:
+        return _as_ranking(found)
+    model = _model_of(version)
+    if model is None or not model.is_known_user(key):
+        return None
+    size = int(app_settings.RECOMMENDATION_PRECOMPUTE_SIZE)
+    ranking = _as_ranking(model.recommend(key, k=size, exclude_seen=exclude_seen(kind)))
+    cache.set(cache_key, ranking, timeout=app_settings.RECOMMENDATION_CACHE_TIMEOUT)
+    return ranking
 
 
 def for_product(product_id: str, *, kind: str) -> Ranking | None:
-    """The precomputed neighbours of ``product_id`` for ``kind`` (``similar``,
-    ``bought_together``); None when the product is unknown to the model or the entry is lost."""
+    """The neighbours of ``product_id`` for ``kind`` (``similar``, ``bought_together``), from the
+    cache or, when the cache lost them, from the active model (and written back); None when
+    nothing is trained yet or the product is unknown to the model."""
     if kind not in PRODUCT_LISTS:
         raise ValueError(f"kind must be one of {PRODUCT_LISTS}, not {kind!r}")
     version = active_version(kind)
     if version is None:
         return None
-    return _as_ranking(cache.get(product_cache_key(version.pk, str(product_id))))
+    cache_key = product_cache_key(version.pk, str(product_id))
+    found = cache.get(cache_key)
+    if found is not None:
+        return _as_ranking(found)
+    model = _model_of(version)
+    if model is None or not model.is_known_item(str(product_id)):
+        return None
+    size = int(app_settings.RECOMMENDATION_PRECOMPUTE_SIZE)
+    ranking = _as_ranking(model.similar_items(str(product_id), k=size))
+    cache.set(cache_key, ranking, timeout=app_settings.RECOMMENDATION_CACHE_TIMEOUT)
+    return ranking
+
+
+def exclude_seen(kind: str) -> bool:
+    """Whether a person's list of ``kind`` leaves out what they already have (``RECOMMENDERS``)."""
+    entry = app_settings.RECOMMENDERS.get(kind) or {}
+    return bool(entry.get("exclude_seen", True))
 
 
 def trending() -> Ranking:
@@ -133,12 +162,15 @@ def trending() -> Ranking:
 def load_model(kind: str = "default") -> Recommender | None:
     """This process's copy of the active model of ``kind`` (None before the first training).
 
-    Loaded from the version's artifact on first use and kept while the version stays active;
-    use its ``recommend``/``similar_items`` for the lists the cache does not have. Ids are the
-    model's: person keys for users and product ids as strings for items.
+    Loaded from the version's artifact on first use and kept while the version stays active.
+    Ids are the model's: person keys for people and product ids as strings for items.
     """
     version = active_version(kind)
-    if version is None or not version.artifact:
+    return None if version is None else _model_of(version)
+
+
+def _model_of(version: RecommenderVersion) -> Recommender | None:
+    if not version.artifact:
         return None
     model = _models.get(version.pk)
     if model is not None:

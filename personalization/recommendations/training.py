@@ -121,7 +121,7 @@ def kind_specs(names: Iterable[str] | None = None) -> list[KindSpec]:
                 model=model,
                 params=_bounded_ease(model, params),
                 events=events,
-                exclude_seen=bool(entry.get("exclude_seen", True)),
+                exclude_seen=store.exclude_seen(kind),
                 lists=lists,
             )
         )

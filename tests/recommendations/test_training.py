@@ -228,6 +228,23 @@ def test_the_loaded_artifact_gives_the_precomputed_lists(shop: Shop) -> None:
     ]
 
 
+def test_lists_the_cache_lost_are_recomputed_from_the_model_and_written_back(shop: Shop) -> None:
+    train_now()
+    key = f"u:{shop.garden_people[2].pk}"
+    pan = str(shop.kitchen[3].pk)
+    before = (store.for_person(key), store.for_person(key, kind="buy_again"))
+    neighbours = store.for_product(pan, kind="similar")
+    cache.clear()
+    store.forget_models()
+    assert (store.for_person(key), store.for_person(key, kind="buy_again")) == before
+    assert store.for_product(pan, kind="similar") == neighbours
+    version = store.active_version("default")
+    assert cache.get(store.person_cache_key(version.pk, key)) == before[0]
+    # People and products the model never saw still get None.
+    assert store.for_person("v:stranger") is None
+    assert store.for_product("no-such-product", kind="bought_together") is None
+
+
 def test_a_new_product_gets_content_neighbours(shop: Shop) -> None:
     fresh = make_product("Garden hose trowel deluxe", category=shop.garden[0].category)
     train_now()

@@ -360,3 +360,118 @@ def _cmp_map_problem(mapping: Any, source: str) -> str:
         ):
             return f"the {category!r} entry must be a non-empty list of {item_type.__name__}s."
     return ""
+
+
+# --- recommendation training (docs/recommendations.md, "Training pipeline") -------------------
+
+RECOMMENDATION_LIST_TYPES = ("person", "product", "global")
+# (setting, smallest value allowed, whether None is allowed)
+RECOMMENDATION_NUMBERS = (
+    ("RECOMMENDATION_HALF_LIFE_DAYS", 0, True),
+    ("RECOMMENDATION_LOOKBACK_DAYS", 0, True),
+    ("RECOMMENDATION_EASE_MAX_ITEMS", 1, True),
+    ("RECOMMENDATION_PRECOMPUTE_SIZE", 1, False),
+    ("RECOMMENDATION_CACHE_TIMEOUT", 1, False),
+    ("RECOMMENDATION_HOLDOUT_DAYS", 0, False),
+    ("RECOMMENDATION_KEEP_VERSIONS", 1, False),
+    ("RECOMMENDATION_ACTIVE_VERSION_TTL", 0, False),
+)
+
+
+@register()
+def check_recommendation_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """The training settings' shapes (the model names are checked when training runs: the
+    registry lives in the ML core, which web processes need not import)."""
+    if not isinstance(app_settings.user_settings(), dict):
+        return []  # reported by check_settings (E010)
+    messages: list = []
+    weights = app_settings.RECOMMENDATION_EVENT_WEIGHTS
+    if (
+        not isinstance(weights, dict)
+        or not weights
+        or not all(
+            isinstance(name, str)
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and value >= 0
+            for name, value in weights.items()
+        )
+    ):
+        messages.append(
+            _error(
+                "RECOMMENDATION_EVENT_WEIGHTS",
+                weights,
+                "must be a non-empty dict of event name -> weight (a number, 0 or more).",
+                'For example {"product_view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}.',
+                "personalization.E050",
+            )
+        )
+        weights = {}
+    problem = _recommenders_problem(app_settings.RECOMMENDERS, weights)
+    if problem:
+        messages.append(
+            _error(
+                "RECOMMENDERS",
+                app_settings.RECOMMENDERS,
+                problem,
+                "Each kind maps to {'model': <recsys name>, 'params': {...}, 'events': [...], "
+                "'exclude_seen': bool, 'lists': 'person' | 'product' | 'global'}; see "
+                "docs/settings.md.",
+                "personalization.E051",
+            )
+        )
+    for name, lowest, none_allowed in RECOMMENDATION_NUMBERS:
+        value = getattr(app_settings, name)
+        if value is None and none_allowed:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or value < lowest or (lowest == 0 and none_allowed and value == 0):
+            least = "more than 0" if lowest == 0 and none_allowed else f"at least {lowest}"
+            messages.append(
+                _error(
+                    name,
+                    value,
+                    f"must be a number, {least}" + (" (or None)." if none_allowed else "."),
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E052",
+                )
+            )
+    from django.conf import settings
+
+    storage = app_settings.RECOMMENDATION_ARTIFACT_STORAGE
+    aliases = set(getattr(settings, "STORAGES", {}) or {}) | {"default", "staticfiles"}
+    if storage not in aliases:
+        messages.append(
+            _error(
+                "RECOMMENDATION_ARTIFACT_STORAGE",
+                storage,
+                "is not an alias of STORAGES.",
+                "Name a storage of settings.STORAGES that every process reaches and that is "
+                "not served publicly.",
+                "personalization.E053",
+            )
+        )
+    return messages
+
+
+def _recommenders_problem(recommenders: Any, weights: dict) -> str:
+    if not isinstance(recommenders, dict) or not recommenders:
+        return "must be a non-empty dict of kind -> configuration."
+    for kind, entry in recommenders.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
+            return f"the kind {kind!r} needs a dict with a 'model' name."
+        if not isinstance(entry.get("params", {}), dict):
+            return f"the 'params' of {kind!r} must be a dict."
+        if entry.get("lists", "person") not in RECOMMENDATION_LIST_TYPES:
+            return f"the 'lists' of {kind!r} must be one of {RECOMMENDATION_LIST_TYPES}."
+        events = entry.get("events")
+        if events is not None:
+            if not isinstance(events, list | tuple) or not events:
+                return f"the 'events' of {kind!r} must be a non-empty list (or absent: all)."
+            unweighted = [name for name in events if name not in weights]
+            if weights and unweighted:
+                return (
+                    f"{kind!r} learns from {unweighted}, which RECOMMENDATION_EVENT_WEIGHTS "
+                    "does not weigh."
+                )
+    return ""

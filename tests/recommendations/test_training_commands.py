@@ -187,3 +187,43 @@ def test_train_now_needs_the_permission(client, db) -> None:
     assert client.post(reverse("admin:personalization_recommenderversion_train")).status_code == 302
     # Queued once the transaction commits (never, inside this test's transaction).
     assert TrainingRun.objects.get().status == TrainingRun.QUEUED
+
+
+# -- system checks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("RECOMMENDATION_EVENT_WEIGHTS", {"product_view": -1}, "personalization.E050"),
+        ("RECOMMENDATION_EVENT_WEIGHTS", [], "personalization.E050"),
+        ("RECOMMENDERS", {}, "personalization.E051"),
+        ("RECOMMENDERS", {"mine": {"params": {}}}, "personalization.E051"),
+        ("RECOMMENDERS", {"mine": {"model": "ease", "lists": "all"}}, "personalization.E051"),
+        ("RECOMMENDERS", {"mine": {"model": "ease", "events": ["dwell"]}}, "personalization.E051"),
+        ("RECOMMENDATION_HALF_LIFE_DAYS", 0, "personalization.E052"),
+        ("RECOMMENDATION_PRECOMPUTE_SIZE", None, "personalization.E052"),
+        ("RECOMMENDATION_KEEP_VERSIONS", 0, "personalization.E052"),
+        ("RECOMMENDATION_EASE_MAX_ITEMS", "all", "personalization.E052"),
+        ("RECOMMENDATION_ARTIFACT_STORAGE", "private", "personalization.E053"),
+    ],
+)
+def test_checks_report_bad_training_settings(settings, setting, value, check_id) -> None:
+    from personalization.checks import check_recommendation_settings
+
+    assert check_recommendation_settings() == []
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, setting: value}
+    assert [m.id for m in check_recommendation_settings()] == [check_id]
+
+
+def test_checks_accept_none_where_it_means_no_limit(settings) -> None:
+    from personalization.checks import check_recommendation_settings
+
+    settings.PERSONALIZATION = {
+        **settings.PERSONALIZATION,
+        "RECOMMENDATION_HALF_LIFE_DAYS": None,
+        "RECOMMENDATION_LOOKBACK_DAYS": None,
+        "RECOMMENDATION_EASE_MAX_ITEMS": None,
+        "RECOMMENDATION_HOLDOUT_DAYS": 0,
+    }
+    assert check_recommendation_settings() == []

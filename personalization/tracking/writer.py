@@ -82,11 +82,11 @@ class WriteResult:
 
 @dataclass(slots=True)
 class _Row:
-    event_id: uuid.UUID
+    event_id: str  # canonical UUID text, as str(uuid.UUID(...)) writes it
     name: str
     vid: str | None
     user_id: Any
-    session_id: uuid.UUID | None
+    session_id: str | None  # canonical UUID text
     product_id: str
     properties: dict[str, Any]
     properties_json: str
@@ -100,25 +100,50 @@ class _Row:
     client_ts: dt.datetime | None
     received_at: dt.datetime
     source: str
+    # The three moments in ISO 8601, for COPY.
+    occurred_text: str
+    client_text: str | None
+    received_text: str
 
 
 _fromisoformat = dt.datetime.fromisoformat
 
 
-def _timestamp(value: Any) -> dt.datetime:
+def _timestamp(value: Any) -> tuple[dt.datetime, str]:
+    """``(aware datetime, its ISO 8601 text)``; a moment without an offset is UTC."""
     if isinstance(value, str):
-        value = _fromisoformat(value)
+        return _moment_from_text(value)
     if not isinstance(value, dt.datetime):
         raise TypeError(f"timestamp expected, got {type(value).__name__}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return value, value.isoformat()
+
+
+# The events of a request share their reception time, and an event's client time is usually its
+# occurrence time: parse and format each text once.
+@functools.lru_cache(maxsize=4096)
+def _moment_from_text(text: str) -> tuple[dt.datetime, str]:
+    value = _fromisoformat(text)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return value, value.isoformat()
+
+
+# The form str(uuid.UUID(...)) gives; event ids in it (all that the producers write) are kept as
+# they are instead of being parsed and formatted again.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid_text(value: Any) -> str:
+    """Canonical UUID text; ValueError when ``value`` is no UUID."""
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(uuid.UUID(str(value)))
 
 
 def _text(value: Any, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-# The many events of a session share its id: parse each id once.
-_session_uuid = functools.lru_cache(maxsize=4096)(uuid.UUID)
 NO_UTM: Mapping[str, str] = MappingProxyType({"source": "", "medium": "", "campaign": ""})
 
 
@@ -158,7 +183,7 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any, sensitive_names: frozenset[st
     if user_id is not None:
         user_id = user_pk.to_python(user_id)
     session_id = raw.get("session_id")
-    session_id = _session_uuid(str(session_id)) if session_id and vid else None
+    session_id = _uuid_text(session_id) if session_id and vid else None
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise TypeError("properties must be a dict")
@@ -170,11 +195,15 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any, sensitive_names: frozenset[st
     if "\\u0000" in properties_json and _JSON_NUL.search(properties_json):
         raise ValueError(NUL_PROBLEM)
     utm = raw.get("utm")
-    occurred_at = _timestamp(raw["occurred_at"])
-    client_ts = raw.get("client_ts")
-    received_at = raw.get("received_at")
+    occurred_at, occurred_text = _timestamp(raw["occurred_at"])
+    client_ts = client_text = None
+    if raw.get("client_ts"):
+        client_ts, client_text = _timestamp(raw["client_ts"])
+    received_at, received_text = occurred_at, occurred_text
+    if raw.get("received_at"):
+        received_at, received_text = _timestamp(raw["received_at"])
     return _Row(
-        event_id=uuid.UUID(str(raw["event_id"])),
+        event_id=_uuid_text(raw["event_id"]),
         name=name,
         vid=vid,
         user_id=user_id,
@@ -189,9 +218,12 @@ def _prepare(raw: Mapping[str, Any], user_pk: Any, sensitive_names: frozenset[st
         utm=_utm(utm) if utm and any(utm.values()) else NO_UTM,
         device=parse_user_agent(_text(raw.get("ua"), MAX_UA)),
         occurred_at=occurred_at,
-        client_ts=_timestamp(client_ts) if client_ts else None,
-        received_at=_timestamp(received_at) if received_at else occurred_at,
+        client_ts=client_ts,
+        received_at=received_at,
         source=source,
+        occurred_text=occurred_text,
+        client_text=client_text,
+        received_text=received_text,
     )
 
 
@@ -204,7 +236,7 @@ def write_events(events: Iterable[Mapping[str, Any]]) -> WriteResult:
     user_pk = get_user_model()._meta.pk
     sensitive_names = _sensitive_names()
     rows: list[_Row] = []
-    seen: set[uuid.UUID] = set()
+    seen: set[str] = set()
     duplicates = invalid = 0
     first_problem = ""
     for raw in events:
@@ -235,11 +267,12 @@ def write_events(events: Iterable[Mapping[str, Any]]) -> WriteResult:
                 return WriteResult(stored=len(rows), duplicates=duplicates, invalid=invalid)
             except IntegrityError:
                 logger.info("The batch repeats stored events; writing only the new ones")
-        existing = set(
-            Event.objects.filter(event_id__in=[row.event_id for row in rows]).values_list(
-                "event_id", flat=True
-            )
-        )
+        existing = {
+            str(event_id)
+            for event_id in Event.objects.filter(
+                event_id__in=[row.event_id for row in rows]
+            ).values_list("event_id", flat=True)
+        }
         if existing:
             rows = [row for row in rows if row.event_id not in existing]
             duplicates += len(existing)
@@ -257,7 +290,8 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
         if row.user_id is None and row.vid is not None:
             row.user_id = visitors[row.vid].user_id
     sessions = _upsert_sessions(rows, visitors)
-    values = [_event_values(row, visitors, sessions, text=copy) for row in rows]
+    visitor_pks = {vid: visitor.pk for vid, visitor in visitors.items()}
+    values = [_event_values(row, visitor_pks, sessions, text=copy) for row in rows]
     # Sent once the batch is committed (a COPY rolled back to its savepoint drops it).
     transaction.on_commit(
         functools.partial(
@@ -343,17 +377,18 @@ def _upsert_visitors(rows: list[_Row]) -> dict[str, Visitor]:
     return visitors
 
 
-def _upsert_sessions(rows: list[_Row], visitors: dict[str, Visitor]) -> set[uuid.UUID]:
+def _upsert_sessions(rows: list[_Row], visitors: dict[str, Visitor]) -> set[str]:
     """Create or advance the batch's sessions; return the ids that exist afterwards."""
-    by_session: dict[uuid.UUID, list[_Row]] = defaultdict(list)
+    by_session: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
         if row.session_id is not None:
             by_session[row.session_id].append(row)
     if not by_session:
         return set()
     ids = sorted(by_session)
+    # Canonical UUID texts sort as the UUIDs do: the row locks are taken in the same order.
     existing = {
-        session.id: session
+        str(session.id): session
         for session in Session.objects.select_for_update()
         .filter(id__in=ids)
         .only("id", "user_id", "started_at", "ended_at", "event_count")
@@ -448,38 +483,16 @@ _SENSITIVE = Event._meta.get_field("sensitive")
 
 
 def _event_values(
-    row: _Row, visitors: dict[str, Visitor], sessions: set[uuid.UUID], *, text: bool = False
+    row: _Row, visitor_pks: dict[str, Any], sessions: set[str], *, text: bool = False
 ) -> tuple[Any, ...]:
-    """The row's values in EVENT_FIELDS order. ``text``: UUIDs and moments as strings, for
-    ``COPY``, where psycopg's own formatting of them costs more than the rest of the row."""
-    session_id = row.session_id if row.session_id in sessions else None
-    client_ts = row.client_ts
-    if text:
-        return (
-            str(row.event_id),
-            row.name,
-            visitors[row.vid].pk if row.vid is not None else None,
-            row.user_id,
-            None if session_id is None else str(session_id),
-            row.product_id,
-            row.properties_json,
-            _SENSITIVE.get_prep_value(row.sensitive) if row.sensitive else "",
-            row.path,
-            row.referrer_host,
-            row.device.device_type,
-            row.device.browser,
-            row.device.os,
-            row.source,
-            row.occurred_at.isoformat(),
-            None if client_ts is None else client_ts.isoformat(),
-            row.received_at.isoformat(),
-        )
+    """The row's values in EVENT_FIELDS order. ``text``: moments as ISO 8601 text, for ``COPY``,
+    where psycopg's own formatting of datetimes costs more than the rest of the row."""
     return (
         row.event_id,
         row.name,
-        visitors[row.vid].pk if row.vid is not None else None,
+        visitor_pks[row.vid] if row.vid is not None else None,
         row.user_id,
-        session_id,
+        row.session_id if row.session_id in sessions else None,
         row.product_id,
         row.properties_json,
         _SENSITIVE.get_prep_value(row.sensitive) if row.sensitive else "",
@@ -489,9 +502,9 @@ def _event_values(
         row.device.browser,
         row.device.os,
         row.source,
-        row.occurred_at,
-        client_ts,
-        row.received_at,
+        row.occurred_text if text else row.occurred_at,
+        row.client_text if text else row.client_ts,
+        row.received_text if text else row.received_at,
     )
 
 

@@ -8,10 +8,10 @@ Two figures (issue 5's target: under 2 ms per event for the rule evaluation):
   of a stored batch; reported per context (an upper bound per event, since a batch evaluates each
   person once however many of their events it holds).
 * **flush**: ``write_events`` of batches of generated events with the ``events_stored`` receiver
-  connected and disconnected, alternating, on top of a history of recent
-  events per visitor; reported as microseconds per event with and without, the difference (what
-  dynamic segments add to the flush, all queries included) and the share of time the
-  receiver's ``evaluate_people`` takes.
+  connected and disconnected, alternating, on top of a history of recent events per visitor:
+  microseconds per event of this process's CPU time and of wall time (which adds the waits for
+  the database and, on a busy machine, for other processes), with and without the receiver, and
+  the receiver's own share (``evaluate_people``, its queries included).
 
 Called alone it sets Django up with the benchmark settings and a fresh SQLite file (or
 ``DATABASE_URL``'s database, whose tables must exist: ``manage.py migrate`` first)::
@@ -125,6 +125,7 @@ def run(
     products: int = 1000,
     batches: int = 10,
     batch_size: int = 500,
+    active: int = 100,
     seed: int = 7,
 ) -> dict[str, Any]:
     """Measure the dynamic segments (see the module docstring); returns the figures."""
@@ -143,7 +144,7 @@ def run(
     # The history: `history` events per visitor over the last 30 days, written without the hook.
     # The receiver is disconnected rather than switched off in the settings: a settings change
     # drops the cached catalogue, which a running process keeps.
-    events_stored.disconnect(dispatch_uid=RECEIVER)
+    events_stored.disconnect(sender=Event, dispatch_uid=RECEIVER)
     try:
         past = _events(
             vids, sessions, product_ids, visitors * history, rng,
@@ -151,6 +152,8 @@ def run(
         )  # fmt: skip
         for start in range(0, len(past), 5000):
             write_events(past[start : start + 5000])
+        # A worker holds no such history in memory: every full garbage collection would scan it.
+        del past
     finally:
         events_stored.connect(live.on_events_stored, sender=Event, dispatch_uid=RECEIVER)
 
@@ -175,43 +178,53 @@ def run(
         timings.append(time.perf_counter() - started)
     events_per_context = statistics.mean(len(loaded[p].events) for p in people)
 
-    # The flush, with and without the receiver, alternating.
-    evaluate_time = 0.0
+    # The flush, with and without the receiver, alternating. A batch holds the events of the
+    # visitors active in the last seconds: `active` of them.
+    # Wall time includes waiting for the database (and for other processes on a busy machine);
+    # CPU time is this process's alone.
+    active_vids = rng.sample(vids, min(active, visitors))
+    spent = {"wall": 0.0, "cpu": 0.0}
     original = live.evaluate_people
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        nonlocal evaluate_time
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             return original(*args, **kwargs)
         finally:
-            evaluate_time += time.perf_counter() - started
+            spent["wall"] += time.perf_counter() - wall
+            spent["cpu"] += time.process_time() - cpu
 
     live.evaluate_people = timed
-    per_event: dict[str, list[float]] = {"off": [], "on": []}
-    evaluate_per_event = []
+    flush: dict[tuple[str, str], list[float]] = {
+        (mode, clock): [] for mode in ("off", "on") for clock in ("wall", "cpu")
+    }
+    evaluate: dict[str, list[float]] = {"wall": [], "cpu": []}
     try:
         for index in range(batches * 2):
             mode = ("off", "on")[(index + index // 2) % 2]  # off on on off off on ...
             batch = _events(
-                vids, sessions, product_ids, batch_size, rng,
+                active_vids, sessions, product_ids, batch_size, rng,
                 dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), dt.timedelta(seconds=50),
             )  # fmt: skip
             if mode == "off":
-                events_stored.disconnect(dispatch_uid=RECEIVER)
+                events_stored.disconnect(sender=Event, dispatch_uid=RECEIVER)
             try:
-                evaluate_time = 0.0
-                started = time.perf_counter()
+                spent.update(wall=0.0, cpu=0.0)
+                wall, cpu = time.perf_counter(), time.process_time()
                 write_events(batch)  # its own transaction: the receiver runs at its commit
-                per_event[mode].append((time.perf_counter() - started) / batch_size)
+                flush[mode, "wall"].append((time.perf_counter() - wall) / batch_size)
+                flush[mode, "cpu"].append((time.process_time() - cpu) / batch_size)
                 if mode == "on":
-                    evaluate_per_event.append(evaluate_time / batch_size)
+                    evaluate["wall"].append(spent["wall"] / batch_size)
+                    evaluate["cpu"].append(spent["cpu"] / batch_size)
             finally:
                 events_stored.connect(live.on_events_stored, sender=Event, dispatch_uid=RECEIVER)
     finally:
         live.evaluate_people = original
-    off = statistics.median(per_event["off"]) * 1e6
-    on = statistics.median(per_event["on"]) * 1e6
+
+    def us(values: list[float]) -> float:
+        return round(statistics.median(values) * 1e6, 1)
+
     return {
         "visitors": visitors,
         "history_events_per_visitor": history,
@@ -220,10 +233,13 @@ def run(
         "rules_ms_per_context_median": round(statistics.median(timings) * 1e3, 3),
         "rules_ms_per_context_p90": round(statistics.quantiles(timings, n=10)[-1] * 1e3, 3),
         "batch_size": batch_size,
-        "flush_us_per_event_without": round(off, 1),
-        "flush_us_per_event_with": round(on, 1),
-        "flush_us_per_event_added": round(on - off, 1),
-        "evaluate_people_us_per_event": round(evaluate_time / (batches * batch_size) * 1e6, 1),
+        "people_per_batch": min(active, visitors),
+        "flush_cpu_us_per_event_without": us(flush["off", "cpu"]),
+        "flush_cpu_us_per_event_with": us(flush["on", "cpu"]),
+        "receiver_cpu_us_per_event": us(evaluate["cpu"]),
+        "flush_wall_us_per_event_without": us(flush["off", "wall"]),
+        "flush_wall_us_per_event_with": us(flush["on", "wall"]),
+        "receiver_wall_us_per_event": us(evaluate["wall"]),
         "database": _database_vendor(),
     }
 
@@ -241,6 +257,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=10, help="timed batches of each mode")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--active", type=int, default=100, help="visitors whose events make up the batches"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     figures = run(
@@ -249,6 +268,7 @@ def main() -> None:
         products=args.products,
         batches=args.batches,
         batch_size=args.batch_size,
+        active=args.active,
         seed=args.seed,
     )
     width = max(map(len, figures))

@@ -320,3 +320,32 @@ def test_at_log_in_the_visitors_memberships_and_profile_follow_the_user(
     assert segment_slugs(("user", user.pk)) == {"high-intent-shoppers", "new-visitors"}
     assert Profile.objects.get(user=user).sessions == 1
     assert not Profile.objects.filter(visitor_id=person[1]).exists()
+
+
+def test_rules_on_event_properties_see_them(products, capture) -> None:
+    make_rule_segment(
+        "bulk-buyers",
+        {
+            "events": {"name": "add_to_cart", "properties": {"quantity": {">=": 5}}},
+            "count": {">=": 1},
+        },
+    )
+    make_rule_segment(
+        "big-carts",
+        {"events": {"name": "add_to_cart"}, "sum": {"property": "price", ">=": 150}},
+    )
+    vid, session = new_visitor_id(), new_session()
+    capture(
+        [
+            event(
+                "add_to_cart",
+                vid,
+                session,
+                product_id=products["dearest"],
+                properties={"quantity": 6},
+            ),
+            event("add_to_cart", vid, session, product_id=products["second"]),
+        ]
+    )
+    # 100 + 90 from the products' prices (the events carry none).
+    assert {"bulk-buyers", "big-carts"} <= segment_slugs(visitor_person(vid))

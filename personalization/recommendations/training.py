@@ -236,12 +236,17 @@ def _train(
             raise TrainingError("no kind had interactions to learn from")
         activate([t.version for t in trained])
         summary["seconds"]["total"] = round(time.perf_counter() - started, 3)
-        summary["pruned"] = prune()
     except Exception as exc:
         _fail(run, [t.version for t in trained], _describe(exc))
         if isinstance(exc, TrainingError):
             raise
         raise TrainingError(f"run {run.pk} failed: {exc}") from exc
+    # After the swap nothing may fail the run: its versions are live.
+    try:
+        summary["pruned"] = prune()
+    except Exception:
+        logger.exception("Pruning old recommender artifacts failed; they stay for the next run")
+        summary["pruned"] = 0
     run.status, run.finished_at, run.summary = TrainingRun.SUCCEEDED, timezone.now(), summary
     run.save(update_fields=["status", "finished_at", "summary"])
     say(f"Activated {', '.join(t.version.kind for t in trained)} as v{run.pk}")

@@ -151,8 +151,8 @@ DEFAULTS: dict[str, Any] = {
     "RECOMMENDATION_SESSION_WEIGHT": 1.5,
     "RECOMMENDATION_SESSION_DECAY": 0.6,
     "RECOMMENDATION_SESSION_PRODUCTS": 5,
-    # Seconds the product data behind recommendations (published, stock, title, price) is cached
-    # (0: ask the store adapter on every request).
+    # Seconds each process keeps the product data behind recommendations (published, stock,
+    # title, price) in memory (0: ask the store adapter on every request).
     "RECOMMENDATION_PRODUCT_CACHE_SECONDS": 60,
     # A purchase this many days after a click on the recommended product is attributed to it.
     "RECOMMENDATION_ATTRIBUTION_WINDOW_DAYS": 7,
@@ -174,7 +174,9 @@ DEFAULTS: dict[str, Any] = {
     # Quantiles every numeric feature is clipped to, and the neighbours of the KNNImputer.
     "SEGMENTATION_CLIP_QUANTILES": (0.01, 0.99),
     "SEGMENTATION_IMPUTER_NEIGHBORS": 5,
-    # Rows (a seeded sample) the cleaning pipeline and DBSCAN are fitted on; all rows are cleaned.
+    # Rows (a seeded sample) the cleaning pipeline is fitted on; every row is then cleaned.
+    "SEGMENTATION_IMPUTER_SAMPLE_SIZE": 1_000,
+    # Rows (a seeded sample) DBSCAN is fitted on.
     "SEGMENTATION_SAMPLE_SIZE": 20_000,
     # Days of events and sessions read for the features (None: all); orders are always all read.
     "SEGMENTATION_LOOKBACK_DAYS": 365,

@@ -30,15 +30,15 @@ from threadpoolctl import threadpool_limits
 
 from ..conf import app_settings
 from ..models import Cluster, Profile, Segment, SegmentationRun
+from ..segmentation import features as features_core
 from ..segmentation import rfm as rfm_core
-from ..segmentation.cleaning import make_cleaning_pipeline
 from ..segmentation.clustering import (
     VOCABULARY,
     DBSCANSegmenter,
     KMeansSegmenter,
     describe_clusters,
 )
-from ..segmentation.features import NUMERIC_FEATURES
+from ..segmentation.features import CLUSTER_FEATURES, NUMERIC_FEATURES
 from ..segmentation.propensity import PropensityModel
 from . import dedup, live, membership
 from . import features as feature_io
@@ -46,35 +46,6 @@ from .profiles import save_profiles
 
 logger = logging.getLogger(__name__)
 
-#: The features the clusters are found in. Fewer than all: the order columns (frequency, spend,
-#: basket size, recency) move together and would outvote the behaviour; on the seeded demo this
-#: set separates the personas best (docs/segments.md). The other features describe the clusters.
-CLUSTER_FEATURES: tuple[str, ...] = (
-    "frequency",
-    "sessions",
-    "page_depth",
-    "cart_to_purchase_rate",
-    "price_sensitivity",
-    "top_category_share",
-    "tenure_days",
-    "inactive_days",
-)
-# Long-tailed counts, amounts and durations: log1p keeps a few extreme people from being the
-# whole story.
-_LOG_FEATURES = frozenset(
-    {
-        "recency_days",
-        "frequency",
-        "monetary",
-        "avg_order_value",
-        "sessions",
-        "avg_session_seconds",
-        "page_depth",
-        "dwell_seconds",
-        "tenure_days",
-        "inactive_days",
-    }
-)
 #: Phrases of the pipeline's own feature names in cluster descriptions.
 DESCRIPTION_VOCABULARY = {
     **VOCABULARY,
@@ -181,6 +152,7 @@ def _settings() -> dict[str, Any]:
         "scaler": app_settings.SEGMENTATION_SCALER,
         "clip_quantiles": list(app_settings.SEGMENTATION_CLIP_QUANTILES),
         "imputer_neighbors": app_settings.SEGMENTATION_IMPUTER_NEIGHBORS,
+        "imputer_sample_size": app_settings.SEGMENTATION_IMPUTER_SAMPLE_SIZE,
         "sample_size": app_settings.SEGMENTATION_SAMPLE_SIZE,
         "lookback_days": app_settings.SEGMENTATION_LOOKBACK_DAYS,
         "k_range": list(app_settings.SEGMENTATION_K_RANGE),
@@ -279,25 +251,16 @@ def _run(
 def clean_features(
     table: pd.DataFrame, columns: tuple[str, ...], settings: dict[str, Any]
 ) -> pd.DataFrame:
-    """The ``columns``, log-scaled where long-tailed, clipped, scaled and KNN-imputed.
-
-    The pipeline is fitted on a seeded sample of ``sample_size`` rows (KNN imputation compares
-    every row with every fitted row) and then transforms all rows.
-    """
-    raw = table.loc[:, list(columns)].astype(float)
-    for column in _LOG_FEATURES.intersection(columns):
-        raw[column] = np.log1p(raw[column].clip(lower=0))
-    pipeline = make_cleaning_pipeline(
-        list(columns),
+    """:func:`~personalization.segmentation.features.clean_features` with the run's settings."""
+    return features_core.clean_features(
+        table,
+        columns,
         scaler=settings["scaler"],
         clip_quantiles=tuple(settings["clip_quantiles"]),
         n_neighbors=settings["imputer_neighbors"],
+        sample_size=settings["imputer_sample_size"],
+        random_state=settings["random_state"],
     )
-    sample = raw
-    if len(raw) > settings["sample_size"]:
-        sample = raw.sample(settings["sample_size"], random_state=settings["random_state"])
-    pipeline.fit(sample)
-    return pipeline.transform(raw)
 
 
 def score_rfm(

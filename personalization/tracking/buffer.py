@@ -335,8 +335,12 @@ class RedisBuffer(EventBuffer):
     def route(self, events: list[dict[str, Any]]) -> list[tuple[EventBuffer, list[dict[str, Any]]]]:
         if len(self._shards) == 1:
             return [(self._shards[0], events)]
-        groups: dict[int, list[dict[str, Any]]] = {}
         count = self.shard_count
+        first = events[0].get("vid") if events else None
+        if all(event.get("vid") == first for event in events):
+            # One visitor's batch, as every request to the ingest API is.
+            return [(self._shards[shard_index(first, count)], events)]
+        groups: dict[int, list[dict[str, Any]]] = {}
         for event in events:
             groups.setdefault(shard_index(event.get("vid"), count), []).append(event)
         return [(self._shards[number], group) for number, group in groups.items()]

@@ -73,6 +73,8 @@ class EventValidationError(ValueError):
 
 
 def _text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
+    if type(value) is str:  # the common case first
+        return value[:limit]
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool):

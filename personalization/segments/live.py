@@ -40,6 +40,7 @@ from ..models.segments import Profile, Segment, SegmentMembership
 from ..models.tracking import Event, Session
 from ..segmentation import rules
 from .membership import Person, change_members, sync_members
+from .profiles import profile_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -286,17 +287,6 @@ setting_changed.connect(_forget_products)
 
 # Loading people's data ------------------------------------------------------------------------
 
-_PROFILE_SKIP = frozenset({"id", "user", "visitor", "computed_at"})
-
-
-def profile_attributes(profile: Profile) -> dict[str, Any]:
-    """The profile's columns by name (``cluster`` as the cluster's id)."""
-    return {
-        field.attname if field.name == "cluster" else field.name: getattr(profile, field.attname)
-        for field in Profile._meta.concrete_fields
-        if field.name not in _PROFILE_SKIP
-    }
-
 
 def _person(user_id: Any, visitor_id: Any) -> Person | None:
     if user_id is not None:
@@ -373,7 +363,7 @@ def _finish(
             latest_session[session_id] = person
     person_list = list(people)
     for chunk in _chunks(person_list, _IN_BATCH):
-        for profile in Profile.objects.filter(_people_filter(chunk)):
+        for profile in Profile.objects.filter(_people_filter(chunk)).select_related("cluster"):
             person = _person(profile.user_id, profile.visitor_id)
             data.setdefault(person, _PersonData()).profile = profile_attributes(profile)
     for chunk in _chunks(list(latest_session), _IN_BATCH):

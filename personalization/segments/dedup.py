@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,7 +59,27 @@ def customers_frame(customers: list[CustomerData]) -> pd.DataFrame:
 
 
 def _user_key(value: Any) -> Any:
+    """The user primary key that ``value`` names; ValidationError when it cannot name one."""
     return get_user_model()._meta.pk.to_python(value)
+
+
+def _with_user_ids(customers: list[CustomerData]) -> list[CustomerData]:
+    """The customers whose id can be a user's primary key; the others are logged and left out."""
+    kept, bad = [], []
+    for customer in customers:
+        try:
+            _user_key(customer.id)
+        except ValidationError:
+            bad.append(customer.id)
+        else:
+            kept.append(customer)
+    if bad:
+        logger.warning(
+            "Left %d customers out of de-duplication: their ids are not user ids (first: %r)",
+            len(bad),
+            bad[0],
+        )
+    return kept
 
 
 def suggest_merges(threshold: float | None = None) -> int:
@@ -69,7 +90,7 @@ def suggest_merges(threshold: float | None = None) -> int:
     pairs naming an id that is not a user are skipped.
     """
     threshold = app_settings.DEDUP_THRESHOLD if threshold is None else threshold
-    customers = list(get_adapter().iter_customers())
+    customers = _with_user_ids(list(get_adapter().iter_customers()))
     if len(customers) < 2:
         return 0
     found = find_duplicates(customers_frame(customers), threshold=threshold)
@@ -118,7 +139,10 @@ def merge(suggestion: MergeSuggestion, by_user: Any, *, keep: Any = None) -> Cus
     one). Raises :class:`MergeError` when the suggestion is no longer pending or ``keep`` is
     neither of its accounts.
     """
-    keep = suggestion.user_a_id if keep is None else _user_key(keep)
+    try:
+        keep = suggestion.user_a_id if keep is None else _user_key(keep)
+    except ValidationError as error:
+        raise MergeError(f"{keep!r} is not an account id") from error
     if keep not in (suggestion.user_a_id, suggestion.user_b_id):
         raise MergeError(f"user {keep} is not one of the suggestion's two accounts")
     source_id = suggestion.user_b_id if keep == suggestion.user_a_id else suggestion.user_a_id

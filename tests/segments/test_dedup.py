@@ -278,3 +278,24 @@ def test_exports_include_memberships_and_merges(twins) -> None:
     subject = Subject(user_id=a.pk)
     assert [row["slug"] for row in sections["segments"](subject)] == ["new-visitors"]
     assert sections["customer_merges"](subject)[0]["merged_account"] == str(b.pk)
+
+
+def test_customers_whose_ids_are_not_user_ids_are_left_out(twins, monkeypatch, caplog) -> None:
+    from demo_shop.shop.adapter import ShopAdapter
+    from personalization.adapters import CustomerData
+
+    real = ShopAdapter.iter_customers
+
+    def with_a_bad_record(self, ids=None):
+        yield CustomerData(id="not-a-number", name="Sofia Rossi", email="sofia.rossi@example.com")
+        yield from real(self, ids)
+
+    monkeypatch.setattr(ShopAdapter, "iter_customers", with_a_bad_record)
+    assert dedup.suggest_merges() == 1
+    assert "not user ids" in caplog.text
+
+
+def test_a_bad_kept_account_id_is_a_merge_error(twins) -> None:
+    dedup.suggest_merges()
+    with pytest.raises(dedup.MergeError, match="not an account id"):
+        dedup.merge(MergeSuggestion.objects.get(), None, keep="abc")

@@ -168,12 +168,26 @@ def _categorical(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame.assign(**{column: frame[column].astype("category")})
 
 
+def _per_product(product_ids: pd.Series, values: pd.Series, missing: object) -> np.ndarray:
+    """``values`` (indexed by product id as text) looked up for each of ``product_ids``;
+    ``missing`` for unknown or absent ids. A categorical column is looked up once per category
+    rather than once per row."""
+    if isinstance(product_ids.dtype, pd.CategoricalDtype):
+        categories = pd.Series(product_ids.cat.categories.astype(str))
+        per_category = categories.map(values).fillna(missing).to_numpy()
+        codes = product_ids.cat.codes.to_numpy()
+        found = per_category[np.maximum(codes, 0)] if len(per_category) else codes
+        return np.where(codes >= 0, found, missing)
+    mapped = product_ids.astype(str).map(values)
+    return mapped.where(product_ids.notna(), None).fillna(missing).to_numpy()
+
+
 def _shares(keys: pd.Series, labels: pd.Series, weights: pd.Series | None = None) -> pd.DataFrame:
     """Wide table: per key, each label's share of the key's total weight."""
     data = pd.DataFrame(
         {
             "key": keys.to_numpy(),
-            "label": np.asarray(labels, dtype=object),
+            "label": labels.to_numpy(),
             "w": 1.0 if weights is None else weights.to_numpy(),
         }
     )
@@ -310,40 +324,42 @@ def build_features(
     # Price sensitivity over the bought items.
     bought = lines.dropna(subset=["product_id"])
     bought = bought.assign(
-        product_id=bought["product_id"].astype(str),
         quantity=pd.to_numeric(bought["quantity"], errors="coerce").fillna(1).clip(lower=0),
     )
-    cheap = bought["product_id"].map(catalogue["cheap"]).fillna(False).astype(bool)
+    cheap = _per_product(bought["product_id"], catalogue["cheap"], False).astype(bool)
     cheap_units = (bought["quantity"] * cheap).groupby(bought["person"]).sum()
     units = bought.groupby("person")["quantity"].sum()
     units = units[units > 0]
     table["price_sensitivity"] = (cheap_units.reindex(units.index) / units).reindex(people)
 
-    # Category affinity.
-    interest = pd.concat(
-        [
-            events.loc[events["name"] == "product_view", ["person", "product_id"]].assign(
-                w=AFFINITY_WEIGHTS["product_view"]
-            ),
-            carts.loc[:, ["person", "product_id"]].assign(w=AFFINITY_WEIGHTS["add_to_cart"]),
-            bought.loc[:, ["person", "product_id"]].assign(
-                w=AFFINITY_WEIGHTS["purchase"] * bought["quantity"]
-            ),
-        ],
-        ignore_index=True,
+    # Category affinity, over category numbers (14 of them, not millions of strings).
+    names = pd.Index(sorted(set(catalogue["category"]) - {""}))
+    category_number = pd.Series(names.get_indexer(catalogue["category"]), index=catalogue.index)
+    views = events[events["name"] == "product_view"]
+    parts = [
+        (views, np.full(len(views), AFFINITY_WEIGHTS["product_view"])),
+        (carts, np.full(len(carts), AFFINITY_WEIGHTS["add_to_cart"])),
+        (bought, AFFINITY_WEIGHTS["purchase"] * bought["quantity"].to_numpy(dtype=float)),
+    ]
+    interest = pd.DataFrame(
+        {
+            "person": np.concatenate([frame["person"].to_numpy() for frame, _ in parts]),
+            "category": np.concatenate(
+                [_per_product(frame["product_id"], category_number, -1) for frame, _ in parts]
+            ).astype(int),
+            "w": np.concatenate([weights for _, weights in parts]),
+        }
     )
-    interest = interest.dropna(subset=["product_id"])
-    interest = interest.assign(
-        category=interest["product_id"].astype(str).map(catalogue["category"])
-    )
-    interest = interest[interest["category"].notna() & (interest["category"] != "")]
+    interest = interest[interest["category"] >= 0]
     affinity = _shares(interest["person"], interest["category"], interest["w"])
+    affinity.columns = names[affinity.columns.to_numpy(dtype=int)]
     table["top_category_share"] = affinity.max(axis=1).reindex(people) if len(affinity) else np.nan
     table["category_affinity"] = _as_dicts(affinity, people)
 
     # Devices.
-    devices = sessions.assign(device_type=sessions["device_type"].fillna("").replace("", "other"))
-    mix = _shares(devices["person"], devices["device_type"])
+    codes, devices = pd.factorize(sessions["device_type"].fillna("").replace("", "other"))
+    mix = _shares(sessions["person"], pd.Series(codes))
+    mix.columns = pd.Index(devices)[mix.columns.to_numpy(dtype=int)]
     if len(mix):
         mobile = mix.reindex(columns=list(_MOBILE_DEVICES), fill_value=0.0).sum(axis=1)
         desktop = mix.reindex(columns=["desktop"], fill_value=0.0)["desktop"]

@@ -19,6 +19,9 @@ PERSONALIZATION = {
     "INGEST_RATE_PER_VISITOR": "100000/s",
     "INGEST_RATE_PER_IP": "100000/s",
 }
+if os.environ.get("P13N_BENCH_LIVE_SEGMENTS") == "0":
+    # benchmarks/ingest.py --no-live-segments: the flush does not re-evaluate dynamic segments.
+    PERSONALIZATION["SEGMENTS_LIVE_ON_INGEST"] = False
 if os.environ.get("P13N_BENCH_FLUSH_SIZE"):
     # Events per flush batch (and per write transaction); benchmarks/ingest.py --flush-size.
     PERSONALIZATION["BUFFER_FLUSH_SIZE"] = int(os.environ["P13N_BENCH_FLUSH_SIZE"])
@@ -29,11 +32,6 @@ if REDIS_URL:
         "personalization.tracking.buffer.RedisBuffer",
         {"key": f"{BENCH_PREFIX}:events"},
     )
-
-# The Celery worker keeps its database connection from one flush to the next (Celery closes it
-# after every task by default), so that PostgreSQL's CPU time can be read per backend process;
-# a deployment whose worker flushes every few seconds is better off with it too.
-CELERY_DB_REUSE_MAX = 1000
 
 # Task results (unprefixed keys) leave Redis a minute after the run rather than a day.
 CELERY_RESULT_EXPIRES = 60

@@ -93,6 +93,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--visitors", type=int, default=200, help="simulated visitors (tokens)")
     parser.add_argument(
+        "--no-live-segments",
+        dest="live_segments",
+        action="store_false",
+        help="PERSONALIZATION['SEGMENTS_LIVE_ON_INGEST'] = False: the flush stores events "
+        "without re-evaluating the dynamic segments of their people (the app's default is True)",
+    )
+    parser.add_argument(
         "--flush-size",
         type=int,
         default=0,
@@ -157,6 +164,7 @@ def service_env(args: argparse.Namespace, prefix: str) -> dict[str, str]:
         DEBUG="0",
         P13N_BENCH_PREFIX=prefix,
         P13N_BENCH_FLUSH_SIZE=str(args.flush_size or ""),
+        P13N_BENCH_LIVE_SEGMENTS="1" if args.live_segments else "0",
         PYTHONPATH=str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     return env
@@ -538,7 +546,7 @@ def main() -> int:
         f"{args.concurrency} posting threads, gunicorn {args.workers} worker(s) x "
         f"{args.threads} thread(s), Celery concurrency {args.celery_concurrency} (flush batches of "
         f"{args.flush_size or 'the default'}), {args.visitors} visitors, "
-        f"{os.cpu_count()} CPUs\n"
+        f"live segments {'on' if args.live_segments else 'off'}, {os.cpu_count()} CPUs\n"
     )
     print(f"{'':<10}{'events':>10}{'seconds':>10}{'events/s':>12}")
     print(f"{'accepted':<10}{posted.accepted:>10,}{accept_time:>10.2f}{accepted_rate:>12,.0f}")

@@ -186,7 +186,7 @@ def _shares(keys: pd.Series, labels: pd.Series, weights: pd.Series | None = None
     """Wide table: per key, each label's share of the key's total weight."""
     data = pd.DataFrame(
         {
-            "key": keys.to_numpy(),
+            "key": keys.array,
             "label": labels.to_numpy(),
             "w": 1.0 if weights is None else weights.to_numpy(),
         }
@@ -274,6 +274,12 @@ def build_features(
     )
     people = people.sort_values() if len(people) else people
     table = pd.DataFrame(index=people)
+    # Every group-by below is by person: as a categorical of the sorted people, each uses the
+    # codes directly instead of hashing millions of keys again.
+    person_type = pd.CategoricalDtype(people)
+    events = events.assign(person=events["person"].astype(person_type))
+    sessions = sessions.assign(person=sessions["person"].astype(person_type))
+    lines = lines.assign(person=lines["person"].astype(person_type))
 
     # Orders.
     per_order = lines.groupby(["person", "order_id"], sort=False).agg(

@@ -359,6 +359,9 @@ def fit_propensity(
     if not frames:
         raise ValueError("no history before the propensity snapshots")
     snapshots = pd.concat(frames, ignore_index=True)
+    # A store without tracking (an imported order history) has no session features at all; the
+    # gradient boosting cannot bin a column without a single value.
+    snapshots = snapshots.loc[:, snapshots.notna().any()]
     y = pd.concat(labels, ignore_index=True)
     model = PropensityModel(horizon_days=horizon, random_state=settings["random_state"])
     return model.fit(snapshots, y)

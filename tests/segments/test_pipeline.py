@@ -14,11 +14,13 @@ from django.test import override_settings
 from demo_shop.shop.models import CustomerProfile
 from personalization.models import (
     Cluster,
+    Event,
     Profile,
     Segment,
     SegmentationRun,
     SegmentMembership,
     SegmentSize,
+    Session,
 )
 from personalization.segmentation.rfm import SEGMENTS
 from personalization.segments import features as feature_io
@@ -222,6 +224,18 @@ def test_profile_attributes_for_rules(small_store) -> None:
     # Unknown values are left out rather than None, so "exists" tells them apart.
     visitor = Profile.objects.filter(frequency=0, recency_days__isnull=True).first()
     assert "recency_days" not in profile_attributes(visitor)
+
+
+def test_a_store_with_orders_only_is_segmented(small_store) -> None:
+    """An imported order history has no events or sessions: the session features are all
+    missing, and the propensity model does without them."""
+    Event.objects.all().delete()
+    Session.objects.all().delete()
+    run = run_pipeline(new_run())
+    assert run.status == SegmentationRun.DONE, run.error
+    features = run.metrics["propensity"]["features"]
+    assert "frequency" in features and "avg_session_seconds" not in features
+    assert not Profile.objects.filter(user__isnull=True).exists()
 
 
 def test_orders_of_unknown_or_malformed_customers_are_skipped(caplog) -> None:

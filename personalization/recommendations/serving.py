@@ -21,6 +21,9 @@ and is served without consent, with the non-personal rules only.
 from __future__ import annotations
 
 import logging
+import random
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,7 +69,6 @@ DISMISSED_TTL = 24 * 60 * 60
 #: Candidates looked at per requested item before a second, larger batch is fetched.
 CANDIDATES_PER_ITEM = 3
 _REQUEST_ATTR = "_p13n_recommendations"
-_MISSING = ""  # cached in place of a product the store does not know
 
 
 class UnknownSource(ValueError):
@@ -165,7 +167,7 @@ def recommend(
     product_id = _product_id(product)
     state = request_state(request)
     rec = Recommendation(
-        id=str(uuid.uuid4()), placement=placement, source=source, kind=source, version_id=None
+        id=new_rec_id(), placement=placement, source=source, kind=source, version_id=None
     )
     if source not in NON_PERSONAL_SOURCES and not state.personal:
         rec.reason = "consent"
@@ -184,12 +186,13 @@ def recommend(
     version = store.active_version(kind) if kind in _VERSIONED_KINDS else None
     rec.version_id = version.pk if version is not None else None
     chosen = _apply_rules(state, request, ranking, source, product_id, limit, rec.personal)
+    link = click_url_maker(rec.id)
     rec.items = [
         RecommendedItem(
             product=state.products[item],
             score=float(score),
             position=position,
-            url=click_url(rec.id, item),
+            url=link(item),
         )
         for position, (item, score) in enumerate(chosen, start=1)
     ]
@@ -199,6 +202,16 @@ def recommend(
 
         record_impression(rec, user_id=state.user_id, vid=state.vid)
     return rec
+
+
+def new_rec_id() -> str:
+    """A random recommendation id (a version 4 UUID).
+
+    From the ``random`` module rather than the operating system's entropy: an id only needs to be
+    unique (``random`` is reseeded in every forked worker), and ``os.urandom`` costs a system call
+    on every widget.
+    """
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def clamp_limit(limit: Any) -> int:
@@ -214,10 +227,20 @@ def clamp_limit(limit: Any) -> int:
 
 def click_url(rec_id: str, product_id: str) -> str:
     """The link of a recommended product: the click redirect, which records the click."""
-    return reverse(
+    return click_url_maker(rec_id)(product_id)
+
+
+_PRODUCT_SLOT = "0product0"
+
+
+def click_url_maker(rec_id: str) -> Any:
+    """``product_id -> click URL`` for one list: the URL is reversed once, not once per item."""
+    template = reverse(
         "personalization:recommendation-click",
-        kwargs={"rec_id": rec_id, "product_id": quote(str(product_id), safe="")},
+        kwargs={"rec_id": rec_id, "product_id": _PRODUCT_SLOT},
     )
+    head, _, tail = template.rpartition(_PRODUCT_SLOT)
+    return lambda product_id: head + quote(str(product_id), safe="") + tail
 
 
 # --- per-request state ------------------------------------------------------------------------
@@ -367,27 +390,64 @@ def dismissed_ids(state: _RequestState) -> set[str]:
     return state.dismissed
 
 
+class ProductMemo:
+    """Product data kept in this process for ``RECOMMENDATION_PRODUCT_CACHE_SECONDS``.
+
+    Process-local rather than in the shared cache: a lookup is a dict read instead of a cache
+    round trip and an unpickling per product, which is most of a warm widget's cost. Each process
+    asks the store at most once per product and period, and a change (sold out, unpublished)
+    shows within the period, as it would with the shared cache.
+    """
+
+    #: Entries kept at most; the memo starts afresh when it is full.
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, ProductData | None]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: Iterable[str], now: float) -> dict[str, ProductData | None]:
+        found = {}
+        entries = self._entries
+        for pid in ids:
+            entry = entries.get(pid)
+            if entry is not None and entry[0] > now:
+                found[pid] = entry[1]
+        return found
+
+    def set_many(self, values: dict[str, ProductData | None], expires: float) -> None:
+        with self._lock:
+            if len(self._entries) + len(values) > self.MAX_ENTRIES:
+                self._entries = {}
+            for pid, product in values.items():
+                self._entries[pid] = (expires, product)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = {}
+
+
+product_memo = ProductMemo()
+
+
 def fetch_products(state: _RequestState, ids: Iterable[str]) -> None:
-    """Make sure ``state.products`` knows ``ids``: from the request, the cache, then the store
-    (one ``get_products`` call for what is left)."""
+    """Make sure ``state.products`` knows ``ids``: from the request, this process's memo, then
+    the store (one ``get_products`` call for what is left)."""
     missing = [pid for pid in dict.fromkeys(ids) if pid not in state.products]
     if not missing:
         return
-    ttl = int(app_settings.RECOMMENDATION_PRODUCT_CACHE_SECONDS)
+    ttl = float(app_settings.RECOMMENDATION_PRODUCT_CACHE_SECONDS)
+    now = time.monotonic()
     if ttl > 0:
-        keys = {f"p13n:rec:product:{pid}": pid for pid in missing}
-        for key, value in cache.get_many(list(keys)).items():
-            state.products[keys[key]] = value or None
+        state.products.update(product_memo.get_many(missing, now))
         missing = [pid for pid in missing if pid not in state.products]
-    if not missing:
-        return
+        if not missing:
+            return
     found = get_adapter().get_products(missing)
-    for pid in missing:
-        state.products[pid] = found.get(pid)
+    fetched = {pid: found.get(pid) for pid in missing}
+    state.products.update(fetched)
     if ttl > 0:
-        cache.set_many(
-            {f"p13n:rec:product:{pid}": found.get(pid) or _MISSING for pid in missing}, ttl
-        )
+        product_memo.set_many(fetched, now + ttl)
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -543,14 +603,15 @@ def _apply_rules(
         # The visitor's own history: neither re-ranked nor thinned out by category.
         options.update(boosts={}, max_per_category=None, mmr_lambda=None)
     candidates = rules.drop_excluded(ranking, excluded)
-    # Product data for a first batch; a second batch only when the rules left too few.
-    first = max(limit * CANDIDATES_PER_ITEM, limit + 10)
-    fetch_products(state, [pid for pid, _ in candidates[:first]])
-    chosen = rules.apply_rules(candidates[:first], state.products, **options)
-    if len(chosen) < limit and len(candidates) > first:
-        fetch_products(state, [pid for pid, _ in candidates])
-        chosen = rules.apply_rules(candidates, state.products, **options)
-    return chosen
+    # Product data batch by batch: the next batch only when the rules left too few items.
+    batch = max(limit * CANDIDATES_PER_ITEM, limit + 10)
+    end = 0
+    while True:
+        end += batch
+        fetch_products(state, [pid for pid, _ in candidates[end - batch : end]])
+        chosen = rules.apply_rules(candidates[:end], state.products, **options)
+        if len(chosen) >= limit or end >= len(candidates):
+            return chosen
 
 
 def _product_id(product: Any) -> str | None:

@@ -144,6 +144,7 @@ class RecommendationNode(template.Node):
         self.product = product
         self.options = options
         self.target = target
+        self._widgets: dict[str, Any] = {}
 
     def render(self, context: template.Context) -> str:
         from ..recommendations import serving
@@ -166,17 +167,32 @@ class RecommendationNode(template.Node):
             return ""
         if not rec:
             return ""
-        names = [f"personalization/recommendations/{self.source}.html", RECOMMENDATION_TEMPLATE]
-        if options.get("template"):
-            names.insert(0, options["template"])
-        widget = context.template.engine.select_template(names)
+        widget = self._widget(context.template.engine, options.get("template") or "")
         values = {
             "rec": rec,
             "title": options.get("title") or RECOMMENDATION_TITLES[self.source],
-            "feedback_url": reverse("personalization:api-recommendations-feedback"),
+            "feedback_url": reverse("personalization:api-recommendations-feedback")
+            if rec.personal
+            else "",
         }
         with context.push(values):
             return widget.render(context)
+
+    def _widget(self, engine: Any, override: str) -> Any:
+        """The widget's template: ``override``, else the source's own, else the default.
+
+        Remembered per node outside debug mode: looking up a template that does not exist (the
+        source's own, usually) raises and catches an exception on every render otherwise.
+        """
+        found = None if engine.debug else self._widgets.get(override)
+        if found is None:
+            names = [f"personalization/recommendations/{self.source}.html", RECOMMENDATION_TEMPLATE]
+            if override:
+                names.insert(0, override)
+            found = engine.select_template(names)
+            if not engine.debug:
+                self._widgets[override] = found
+        return found
 
 
 RECOMMENDATION_TEMPLATE = "personalization/recommendations/widget.html"

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from demo_shop.shop.models import Product
 from personalization.models import NotInterested, RecommendationClick, RecommendationImpression
-from personalization.recommendations import store
+from personalization.recommendations import serving, store
 from personalization.recommendations.attribution import flush_impressions, impression_buffer
 from tests.playwright_fixtures import PageLog
 
@@ -30,6 +30,7 @@ WIDGET = "[data-p13n-rec-placement='{}']"
 @pytest.fixture
 def trained_shop() -> Any:
     cache.clear()
+    serving.product_memo.clear()
     store.forget_active_versions()
     store.forget_models()
     buffer = impression_buffer()
@@ -39,6 +40,7 @@ def trained_shop() -> Any:
     yield
     store.forget_active_versions()
     store.forget_models()
+    serving.product_memo.clear()
     cache.clear()
 
 

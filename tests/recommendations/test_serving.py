@@ -93,10 +93,13 @@ def catalogue(settings: Any) -> Iterator[dict[str, Any]]:
         "RECOMMENDATION_PRODUCT_CACHE_SECONDS": 0,
         "RECOMMENDATION_MAX_PER_CATEGORY": None,
     }
-    # Per-person lists (recent views, dismissed, purchases) live in the cache: start afresh.
+    # Per-person lists (recent views, dismissed, purchases) live in the cache, product data in
+    # the process's memo: start afresh.
     cache.clear()
+    serving.product_memo.clear()
     yield {"orders": orders}
     cache.clear()
+    serving.product_memo.clear()
 
 
 def make_request(
@@ -386,14 +389,12 @@ def test_product_data_is_cached(fake_store: FakeStore, catalogue: Any, settings:
         calls.append(list(product_ids))
         return original(self, calls[-1])
 
-    cache.delete_many(["p13n:rec:product:m1", "p13n:rec:product:m2"])
     InMemoryStoreAdapter.get_products = counting  # type: ignore[method-assign]
     try:
         serving.recommend(make_request(), "trending")
         serving.recommend(make_request(), "trending")
     finally:
         InMemoryStoreAdapter.get_products = original  # type: ignore[method-assign]
-        cache.delete_many(["p13n:rec:product:m1", "p13n:rec:product:m2"])
     assert calls == [["m1", "m2"]]
 
 
@@ -476,3 +477,27 @@ def test_tag_syntax_errors() -> None:
         Template("{% load personalization_tags %}{% trending colour='red' %}")
     with pytest.raises(TemplateSyntaxError, match="unexpected"):
         Template("{% load personalization_tags %}{% trending product %}")
+
+
+def test_demo_adapter_reads_the_open_cart(django_user_model: Any) -> None:
+    from demo_shop.shop.adapter import ShopAdapter
+    from demo_shop.shop.models import Cart, CartItem
+    from tests.factories import make_product
+
+    user = django_user_model.objects.create_user("cat", password="x")
+    mug, pot, old = make_product("Mug"), make_product("Pot"), make_product("Old")
+    ordered = Cart.objects.create(user=user, status=Cart.ORDERED)
+    CartItem.objects.create(cart=ordered, product=old)
+    cart = Cart.objects.create(user=user)
+    CartItem.objects.create(cart=cart, product=mug)
+    CartItem.objects.create(cart=cart, product=pot)
+    request = RequestFactory().get("/")
+    request.user = user
+    assert sorted(ShopAdapter().cart_product_ids(request)) == sorted([str(mug.pk), str(pot.pk)])
+    request.user = AnonymousUser()
+    request.session = SimpleNamespace(session_key=None)
+    assert ShopAdapter().cart_product_ids(request) == []
+    anonymous = Cart.objects.create(session_key="s" * 32)
+    CartItem.objects.create(cart=anonymous, product=old)
+    request.session = SimpleNamespace(session_key="s" * 32)
+    assert ShopAdapter().cart_product_ids(request) == [str(old.pk)]

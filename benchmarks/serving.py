@@ -1,0 +1,285 @@
+"""Render latency of the recommendation template tags, with a warm cache and on cache misses.
+
+Builds a catalogue of ``--items`` demo products (default 10,000) in a fresh SQLite file, trains
+every recommender through the real pipeline on ``--interactions`` generated events (the generator
+of ``benchmarks/training.py``: people with planted tastes, Zipf-like popularity), and then times
+``Template.render`` of
+
+* ``{% recommended_for_you %}`` for a logged-in shopper (``u:<n>``), and
+* ``{% similar_products product %}`` on a product page,
+
+each for a new request (so the per-request state is built every time: consent, person, cart
+query of the demo adapter, "not interested", purchases), in two states:
+
+* **warm**: the precomputed lists, the product data and the person's caches are in the cache
+  (every timed render repeats a person or product rendered during the warm-up);
+* **miss**: the person's (or product's) precomputed list was evicted, and so was the product data
+  (``RECOMMENDATION_PRODUCT_CACHE_SECONDS`` 0): the list comes from the loaded model
+  (``model.recommend`` / ``similar_items``) and the product data from the store adapter (one
+  query), and every render is a person never seen before (their purchases and feedback are read
+  from the database too).
+
+Prints p50, p90, p99 and mean per case, of the wall-clock time and of the rendering thread's CPU
+time (which other processes on a busy machine do not inflate), and the models' own time for the
+same misses. Targets: warm p99 ≤ 1 ms, miss p99 ≤ 20 ms. The settings
+are the demo's embedded mode (local-memory cache, in-process buffers; impressions are recorded and
+written by the flusher thread, as in production). Run from the repository root::
+
+    .venv/bin/python benchmarks/serving.py
+    .venv/bin/python benchmarks/serving.py --items 10000 --interactions 300000 --iterations 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+CONSENT = "1:analytics+personalization"
+WARM_TARGET_MS = 1.0
+MISS_TARGET_MS = 20.0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--interactions", type=int, default=300_000)
+    parser.add_argument("--iterations", type=int, default=3000, help="timed renders per warm case")
+    parser.add_argument("--misses", type=int, default=1000, help="timed renders per miss case")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of the warm for_you renders"
+    )
+    return parser.parse_args()
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return (
+        f"p50 {at(0.50):6.3f}  p90 {at(0.90):6.3f}  p99 {at(0.99):6.3f}  "
+        f"mean {statistics.fmean(ordered) * 1000:6.3f} ms"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    folder = tempfile.mkdtemp(prefix="p13n-serving-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.bench_settings")
+    os.environ["SQLITE_PATH"] = str(Path(folder) / "db.sqlite3")
+    import django
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(Path(folder) / "media")
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "RECOMMENDATION_CACHE_TIMEOUT": 3600}
+    settings.ALLOWED_HOSTS = ["*"]
+    if not os.environ.get("REDIS_URL"):
+        settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"] = 10 * (args.users + args.items)
+    django.setup()
+
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.template import Context, Template
+    from django.test import RequestFactory, override_settings
+
+    from benchmarks.training import NOW, generate
+    from demo_shop.shop.models import Category, Product
+    from personalization.conf import app_settings
+    from personalization.recommendations import interactions as sources
+    from personalization.recommendations import store, training
+    from personalization.recsys.interactions import build_interactions
+    from personalization.tracking.context import PersonalizationContext
+
+    call_command("migrate", verbosity=0)
+    clock = time.perf_counter()
+    events, catalogue = generate(args.interactions, args.users, args.items, args.seed)
+    # Product ids are the demo's primary keys, from 1.
+    events["item_id"] = (events["item_id"].astype(int) + 1).astype(str)
+    catalogue["item_id"] = (catalogue["item_id"].astype(int) + 1).astype(str)
+    categories = {
+        name: Category.objects.create(name=name, slug=name.replace(" ", "-"))
+        for name in sorted(catalogue["category"].unique())
+    }
+    Product.objects.bulk_create(
+        [
+            Product(
+                pk=int(row.item_id),
+                sku=f"SKU-{row.item_id}",
+                name=row.title,
+                slug=f"product-{row.item_id}",
+                category=categories[row.category],
+                price=row.price,
+                stock=20,
+            )
+            for row in catalogue.itertuples()
+        ],
+        batch_size=2000,
+    )
+    people = sorted(events["user_id"].unique(), key=lambda key: int(key[2:]))
+    User = get_user_model()
+    User.objects.bulk_create(
+        [User(pk=int(key[2:]) + 1, username=f"shopper{key[2:]}") for key in people],
+        batch_size=2000,
+    )
+    # Person keys are u:<user pk>.
+    events["user_id"] = "u:" + (events["user_id"].str[2:].astype(int) + 1).astype(str)
+    data = build_interactions(
+        events,
+        app_settings.RECOMMENDATION_EVENT_WEIGHTS,
+        half_life_days=app_settings.RECOMMENDATION_HALF_LIFE_DAYS,
+        now=NOW,
+    )
+    sources.collect = lambda now=None: data
+    sources.read_catalogue = lambda: catalogue
+    training.train(now=NOW.to_pydatetime(), holdout_days=0)
+    print(
+        f"{args.items:,} products, {len(people):,} people, {len(events):,} events; trained in "
+        f"{time.perf_counter() - clock:.1f}s; cache: "
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}",
+        flush=True,
+    )
+
+    users = {user.pk: user for user in User.objects.all()}
+    factory = RequestFactory()
+
+    def request_for(user: Any, path: str = "/") -> Any:
+        request = factory.get(path, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/120")
+        request.COOKIES["p13n_consent"] = CONSENT
+        request.COOKIES["p13n_vid"] = f"benchvisitor{user.pk:012d}"
+        request.user = user
+        request.session = {}
+        request.personalization = PersonalizationContext(request)
+        return request
+
+    for_you = Template("{% load personalization_tags %}{% recommended_for_you %}")
+    similar = Template("{% load personalization_tags %}{% similar_products product %}")
+    products = {str(p.pk): p for p in Product.objects.select_related("category")}
+    rng = random.Random(args.seed)
+    person_ids = [int(key[2:]) for key in data["user_id"].unique()]
+    product_ids = sorted({str(i) for i in data["item_id"].unique()}, key=int)
+
+    cpu: dict[str, list[float]] = {}
+
+    def timed(name: str, template: Template, context: dict[str, Any]) -> float:
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        html = template.render(Context(context))
+        elapsed = time.perf_counter() - started
+        cpu.setdefault(name, []).append(time.thread_time() - started_cpu)
+        assert "data-p13n-rec" in html
+        return elapsed
+
+    def render_for_you(user: Any, name: str = "warm-up") -> float:
+        return timed(name, for_you, {"request": request_for(user)})
+
+    def render_similar(user: Any, product: Any, name: str = "warm-up") -> float:
+        request = request_for(user, product.get_absolute_url())
+        return timed(name, similar, {"request": request, "product": product})
+
+    # Warm: a pool of people and products, each rendered once before the timed part.
+    warm_people = [users[pk] for pk in rng.sample(person_ids, 300)]
+    warm_products = [products[pid] for pid in rng.sample(product_ids, 300)]
+    viewer = warm_people[0]
+    for user in warm_people:
+        render_for_you(user)
+    for product in warm_products:
+        render_similar(viewer, product)
+    gc.collect()
+    results = {}
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(500):
+            render_for_you(rng.choice(warm_people))
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    results["for_you, warm"] = [
+        render_for_you(rng.choice(warm_people), "for_you, warm") for _ in range(args.iterations)
+    ]
+    results["similar, warm"] = [
+        render_similar(viewer, rng.choice(warm_products), "similar, warm")
+        for _ in range(args.iterations)
+    ]
+
+    # Misses: people and products never rendered, their lists evicted, no product data cache.
+    default_version = store.active_version("default")
+    similar_version = store.active_version("similar")
+    cold_people = [
+        users[pk]
+        for pk in rng.sample(sorted(set(person_ids) - {u.pk for u in warm_people}), args.misses)
+    ]
+    cold_products = [
+        products[pid]
+        for pid in rng.sample(
+            sorted(set(product_ids) - {str(p.pk) for p in warm_products}), args.misses
+        )
+    ]
+    cache.delete_many(
+        [store.person_cache_key(default_version.pk, f"u:{u.pk}") for u in cold_people]
+    )
+    cache.delete_many(
+        [store.product_cache_key(similar_version.pk, str(p.pk)) for p in cold_products]
+    )
+    store.load_model("default")
+    store.load_model("similar")  # loaded once per process, before the first miss
+    miss_settings = {**settings.PERSONALIZATION, "RECOMMENDATION_PRODUCT_CACHE_SECONDS": 0}
+    with override_settings(PERSONALIZATION=miss_settings):
+        gc.collect()
+        results["for_you, miss"] = [render_for_you(user, "for_you, miss") for user in cold_people]
+        results["similar, miss"] = [
+            render_similar(cold_people[i], product, "similar, miss")
+            for i, product in enumerate(cold_products)
+        ]
+
+    # What the models alone take for the same misses (the rest is serving: rules, product data,
+    # rendering, the impression).
+    default_model, similar_model = store.load_model("default"), store.load_model("similar")
+    size = app_settings.RECOMMENDATION_PRECOMPUTE_SIZE
+    results["model.recommend"] = []
+    for user in cold_people:
+        started = time.perf_counter()
+        default_model.recommend(f"u:{user.pk}", k=size)
+        results["model.recommend"].append(time.perf_counter() - started)
+    results["model.similar_items"] = []
+    for product in cold_products:
+        started = time.perf_counter()
+        similar_model.similar_items(str(product.pk), k=size)
+        results["model.similar_items"].append(time.perf_counter() - started)
+
+    print()
+    print("wall-clock time")
+    for name, samples in results.items():
+        print(f"  {name:19} n={len(samples):5}  {percentiles(samples)}")
+    print("CPU time of the rendering thread (not inflated by other processes)")
+    for name, samples in cpu.items():
+        if name != "warm-up":
+            print(f"  {name:19} n={len(samples):5}  {percentiles(samples)}")
+    warm_p99 = max(sorted(s)[int(0.99 * len(s))] for n, s in results.items() if "warm" in n)
+    miss_p99 = max(sorted(s)[int(0.99 * len(s))] for n, s in results.items() if "miss" in n)
+    print()
+    print(
+        f"warm p99 {warm_p99 * 1000:.3f} ms (target {WARM_TARGET_MS} ms); "
+        f"miss p99 {miss_p99 * 1000:.3f} ms (target {MISS_TARGET_MS} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -218,6 +218,42 @@ def test_events_pushed_during_a_flush_wait_for_the_next(
 
 
 @pytest.mark.django_db
+def test_a_flush_that_leaves_a_full_batch_behind_asks_for_the_next(
+    buffer: EventBuffer, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trigger that came while this flush held the lock found it busy and did nothing: the
+    # flush itself asks again, so the events do not wait for the beat.
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "BUFFER_FLUSH_SIZE": 3}
+    buffer.push(make_events(2))
+    late = make_events(3)
+    real_write = collect.write_events
+    asked: list[int] = []
+    monkeypatch.setattr(buffer, "schedule_flush", lambda: asked.append(len(buffer)))
+
+    def write_while_pushing(batch: list[dict[str, Any]]) -> Any:
+        buffer.push(late)
+        return real_write(batch)
+
+    monkeypatch.setattr(collect, "write_events", write_while_pushing)
+    assert flush_buffer(buffer).stored == 2
+    assert asked == [3]
+    monkeypatch.setattr(collect, "write_events", real_write)
+    assert flush_buffer(buffer).stored == 3
+    assert asked == [3]
+
+
+@pytest.mark.django_db
+def test_the_flush_task_flushes_one_shard_when_asked() -> None:
+    events = make_events(3)
+    enqueue(events)
+    [(shard, _events)] = get_buffer().route(events)
+    assert shard.shard_number is not None
+    assert tasks.flush_events(shard=shard.shard_number) == 3
+    assert len(get_buffer()) == 0
+    assert stored_ids() == sorted(ids(events))
+
+
+@pytest.mark.django_db
 def test_the_flush_task_flushes_the_configured_buffer() -> None:
     events = make_events(3)
     enqueue(events)

@@ -3,8 +3,8 @@
 :func:`recommend` answers "what should this person see here?" for a request:
 
 1. the raw ranking of the *source* (``for_you``, ``similar``, ``bought_together``, ``trending``,
-   ``recently_viewed``, ``buy_again``) from the precomputed lists of :mod:`.store`, the active
-   model on a cache miss, or the cold-start fallback;
+   ``recently_viewed``, ``buy_again``) from :mod:`.store` (the precomputed lists; the store
+   recomputes a list the cache lost from the active model), or the cold-start fallback;
 2. blended, for ``for_you``, with the neighbours of what this session viewed (most recent first,
    with a decaying weight) and of what is in the cart, so the list reacts within the same visit;
 3. filtered and re-ranked by the business rules of :mod:`personalization.recsys.rules`.
@@ -456,30 +456,14 @@ _VERSIONED_KINDS = frozenset({"default", "buy_again", "similar", "bought_togethe
 
 
 def _neighbours(product_id: str, kind: str) -> list[tuple[str, float]]:
-    """Precomputed neighbours of a product, else the active model's (new products get the
-    content neighbours of the ``similar`` model)."""
-    found = store.for_product(product_id, kind=kind)
-    if found is not None:
-        return found
-    model = store.load_model(kind)
-    if model is None or not model.is_known_item(product_id):
-        return []
-    k = int(app_settings.RECOMMENDATION_PRECOMPUTE_SIZE)
-    return [(str(item), float(score)) for item, score in model.similar_items(product_id, k=k)]
+    """A product's neighbours of ``kind`` (the store recomputes a list the cache lost; new
+    products get the content neighbours of the ``similar`` model); [] for an unknown product."""
+    return store.for_product(product_id, kind=kind) or []
 
 
 def _for_person(person: str | None, kind: str) -> list[tuple[str, float]] | None:
-    """The person's list of ``kind``: precomputed, else the model's; None for a stranger."""
-    if not person:
-        return None
-    found = store.for_person(person, kind=kind)
-    if found is not None:
-        return found
-    model = store.load_model(kind)
-    if model is None or not model.is_known_user(person):
-        return None
-    k = int(app_settings.RECOMMENDATION_PRECOMPUTE_SIZE)
-    return [(str(item), float(score)) for item, score in model.recommend(person, k=k)]
+    """The person's list of ``kind``; None for a stranger to the model (cold start)."""
+    return store.for_person(person, kind=kind) if person else None
 
 
 def _session_rankings(

@@ -52,7 +52,6 @@ class FakeStore:
     persons: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
     products: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
     trending: list[tuple[str, float]] = field(default_factory=list)
-    models: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(
         default_factory=lambda: {
             kind: SimpleNamespace(pk=n)
@@ -75,7 +74,6 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
     )
     monkeypatch.setattr(store, "for_product", lambda pid, kind: fake.products.get((pid, kind)))
     monkeypatch.setattr(store, "trending", lambda: list(fake.trending))
-    monkeypatch.setattr(store, "load_model", lambda kind="default": fake.models.get(kind))
     monkeypatch.setattr(store, "active_version", lambda name="default": fake.versions.get(name))
     return fake
 
@@ -147,21 +145,6 @@ def test_for_you_uses_the_persons_precomputed_list(fake_store: FakeStore, catalo
     assert rec.items[0].url == f"/personalization/api/recommendations/click/{rec.id}/m1/"
 
 
-def test_for_you_cache_miss_asks_the_model(fake_store: FakeStore, catalogue: Any) -> None:
-    class Model:
-        def is_known_user(self, key: str) -> bool:
-            return key == f"v:{VID}"
-
-        def recommend(self, key: str, k: int) -> list[tuple[str, float]]:
-            return ranking("t2", "t3")
-
-    fake_store.models["default"] = Model()
-    fake_store.trending = ranking("b1")
-    rec = serving.recommend(make_request(), "for_you")
-    assert ids(rec) == ["t2", "t3"]
-    assert rec.kind == "default"
-
-
 def test_new_visitor_gets_trending(fake_store: FakeStore, catalogue: Any) -> None:
     fake_store.trending = ranking("b1", "m3")
     rec = serving.recommend(make_request(vid="visitor-bbbbbbbbbbbb"), "for_you")
@@ -200,21 +183,6 @@ def test_similar_excludes_the_product_viewed(fake_store: FakeStore, catalogue: A
 def test_similar_needs_a_product(fake_store: FakeStore, catalogue: Any) -> None:
     rec = serving.recommend(make_request(), "similar")
     assert not rec and rec.reason == "no_product"
-
-
-def test_new_product_gets_the_models_content_neighbours(
-    fake_store: FakeStore, catalogue: Any
-) -> None:
-    class Model:
-        def is_known_item(self, pid: str) -> bool:
-            return pid == "t4"
-
-        def similar_items(self, pid: str, k: int) -> list[tuple[str, float]]:
-            return ranking("t1", "t2")
-
-    fake_store.models["similar"] = Model()
-    assert ids(serving.recommend(make_request(), "similar", product="t4")) == ["t1", "t2"]
-    assert ids(serving.recommend(make_request(), "similar", product="b1")) == []
 
 
 def test_bought_together_of_the_cart(

@@ -190,8 +190,10 @@ def _run(
     tracker.begin("cleaning")
     # The clusters are found in their own features, imputed from each other only; the
     # descriptions compare every feature.
-    clustered = clean_features(table, CLUSTER_FEATURES, settings)
-    described = clean_features(table, NUMERIC_FEATURES, settings)
+    # Columns without a single value (no tracking, say) tell nothing apart and are left out.
+    present = set(table.columns[table.notna().any()])
+    clustered = clean_features(table, tuple(c for c in CLUSTER_FEATURES if c in present), settings)
+    described = clean_features(table, tuple(c for c in NUMERIC_FEATURES if c in present), settings)
 
     tracker.begin("rfm")
     scores = score_rfm(inputs.order_lines, as_of, settings)

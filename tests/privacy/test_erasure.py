@@ -35,6 +35,15 @@ from personalization.tracking.sessions import resolve_session
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
+def assert_counts(counts: dict[str, int], builtin: dict[str, int]) -> None:
+    """The built-in data types' counts are ``builtin``; the handlers features registered
+    (segments, recommendations) found nothing of theirs in these fixtures."""
+    assert {key: counts.get(key) for key in builtin} == builtin
+    assert {key: counts[key] for key in counts.keys() - builtin.keys()} == dict.fromkeys(
+        counts.keys() - builtin.keys(), 0
+    )
+
+
 def rows_of(person) -> dict[str, int]:
     visitors = [person.phone.pk, person.laptop.pk]
     return {
@@ -62,14 +71,17 @@ def test_erasure_removes_the_persons_tracking_data_and_nobody_elses(person) -> N
     ) == bob_before
     assert Visitor.objects.filter(pk=person.other.pk).exists()
     assert DailyActivity.objects.filter(subject_key=pseudonymous_key(person.other_user.pk)).exists()
-    assert request.counts == {
-        "events": 6,
-        "sessions": 2,
-        "identity_merges": 1,
-        "activity": 2,
-        "visitors": 2,
-        "consent_records_anonymised": 2,
-    }
+    assert_counts(
+        request.counts,
+        {
+            "events": 6,
+            "sessions": 2,
+            "identity_merges": 1,
+            "activity": 2,
+            "visitors": 2,
+            "consent_records_anonymised": 2,
+        },
+    )
     # The account is the store's business.
     person.user.refresh_from_db()
 
@@ -207,13 +219,9 @@ def test_the_task_without_a_request_records_one(person) -> None:
 
 def test_withdrawing_every_tracking_category_erases_the_browser(person) -> None:
     counts = erase_visitor_data(person.phone.vid, ["analytics", "personalization", "marketing"])
-    assert counts == {
-        "events": 3,
-        "sessions": 1,
-        "identity_merges": 0,
-        "activity": 1,
-        "visitors": 1,
-    }
+    assert_counts(
+        counts, {"events": 3, "sessions": 1, "identity_merges": 0, "activity": 1, "visitors": 1}
+    )
     assert not Visitor.objects.filter(vid=person.phone.vid).exists()
     # The user's other browser and the user's own aggregates are not this browser's.
     assert Event.objects.filter(visitor=person.laptop).count() == 3

@@ -11,6 +11,7 @@ from demo_shop.shop.models import Order
 from personalization.models import DataSubjectRequest, Event
 from personalization.privacy import export_user, export_visitor, pseudonymous_key
 from personalization.privacy.export import BUILTIN_SECTIONS
+from personalization.privacy.registry import export_sections
 from personalization.tracking.collect import enqueue
 from personalization.tracking.events import make_event
 
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.django_db
 def test_every_section_is_present_and_the_whole_is_json(person) -> None:
     data = export_user(person.user.pk)
     assert json.loads(json.dumps(data)) == data
-    expected = list(BUILTIN_SECTIONS)
+    # The built-in sections, then those features registered (segments, recommendations, ...).
+    expected = [*BUILTIN_SECTIONS, *export_sections()]
     assert data["export"]["sections"] == expected
     assert set(data) == {"export", *expected}
     assert data["export"]["subject"] == "user"

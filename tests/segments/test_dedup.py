@@ -299,3 +299,23 @@ def test_a_bad_kept_account_id_is_a_merge_error(twins) -> None:
     dedup.suggest_merges()
     with pytest.raises(dedup.MergeError, match="not an account id"):
         dedup.merge(MergeSuggestion.objects.get(), None, keep="abc")
+
+
+def test_erasure_deletes_memberships_profile_suggestions_and_cached_segments(twins) -> None:
+    from personalization.privacy import erase_user
+    from personalization.segments.context import segments_of
+
+    a, b, _ = twins
+    enter(Segment.objects.get(slug="new-visitors"), ("user", a.pk))
+    Profile.objects.create(user=a, sessions=2)
+    dedup.suggest_merges()
+    assert segments_of(a.pk, None) == {"new-visitors"}
+    request = erase_user(a.pk)
+    assert request.counts["segment_memberships"] == 1
+    assert request.counts["profiles"] == 1
+    assert request.counts["merge_suggestions"] == 1
+    assert not SegmentMembership.objects.filter(user=a).exists()
+    assert not MergeSuggestion.objects.exists()
+    assert segments_of(a.pk, None) == frozenset()
+    # The other account keeps its things.
+    assert get_user_model().objects.filter(pk=b.pk, is_active=True).exists()

@@ -475,3 +475,94 @@ def _recommenders_problem(recommenders: Any, weights: dict) -> str:
                     "does not weigh."
                 )
     return ""
+
+
+@register()
+def check_recommendation_serving_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """The serving settings (docs/recommendations.md, "Serving"): limits, diversity, boosts."""
+    if not isinstance(app_settings.user_settings(), dict):
+        return []  # reported by check_settings (E010)
+    messages: list = []
+
+    def whole(name: str, none_allowed: bool = False) -> bool:
+        value = getattr(app_settings, name)
+        if value is None and none_allowed:
+            return True
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    for name, none_allowed in (
+        ("RECOMMENDATION_DEFAULT_LIMIT", False),
+        ("RECOMMENDATION_MAX_LIMIT", False),
+        ("RECOMMENDATION_MAX_PER_CATEGORY", True),
+        ("RECOMMENDATION_SESSION_PRODUCTS", False),
+    ):
+        if not whole(name, none_allowed):
+            messages.append(
+                _error(
+                    name,
+                    getattr(app_settings, name),
+                    "must be a whole number, at least 1" + (" (or None)." if none_allowed else "."),
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E060",
+                )
+            )
+    for name, low, high in (
+        ("RECOMMENDATION_MMR_LAMBDA", 0.0, 1.0),
+        ("RECOMMENDATION_SESSION_DECAY", 0.0, 1.0),
+        ("RECOMMENDATION_SESSION_WEIGHT", 0.0, None),
+        ("RECOMMENDATION_PRODUCT_CACHE_SECONDS", 0.0, None),
+        ("RECOMMENDATION_ATTRIBUTION_WINDOW_DAYS", 0.0, None),
+    ):
+        value = getattr(app_settings, name)
+        if value is None and name == "RECOMMENDATION_MMR_LAMBDA":
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            messages.append(
+                _error(
+                    name,
+                    value,
+                    f"must be a number {bounds}.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E061",
+                )
+            )
+    boosts = app_settings.RECOMMENDATION_SEGMENT_BOOSTS
+    valid = isinstance(boosts, dict) and all(
+        isinstance(slug, str)
+        and isinstance(factors, dict)
+        and all(
+            isinstance(condition, str)
+            and isinstance(factor, int | float)
+            and not isinstance(factor, bool)
+            and factor > 0
+            for condition, factor in factors.items()
+        )
+        for slug, factors in boosts.items()
+    )
+    if not valid:
+        messages.append(
+            _error(
+                "RECOMMENDATION_SEGMENT_BOOSTS",
+                boosts,
+                "must map segment slugs to {condition: factor} dicts with factors above 0.",
+                'For example {"bargain-hunters": {"on_sale": 1.2, "category:Toys": 1.1}}.',
+                "personalization.E062",
+            )
+        )
+    limits_ok = whole("RECOMMENDATION_DEFAULT_LIMIT") and whole("RECOMMENDATION_MAX_LIMIT")
+    if (
+        limits_ok
+        and app_settings.RECOMMENDATION_DEFAULT_LIMIT > app_settings.RECOMMENDATION_MAX_LIMIT
+    ):
+        messages.append(
+            _error(
+                "RECOMMENDATION_DEFAULT_LIMIT",
+                app_settings.RECOMMENDATION_DEFAULT_LIMIT,
+                "is above RECOMMENDATION_MAX_LIMIT.",
+                "Raise RECOMMENDATION_MAX_LIMIT or lower the default.",
+                "personalization.E063",
+            )
+        )
+    return messages

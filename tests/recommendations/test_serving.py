@@ -469,3 +469,31 @@ def test_demo_adapter_reads_the_open_cart(django_user_model: Any) -> None:
     CartItem.objects.create(cart=anonymous, product=old)
     request.session = SimpleNamespace(session_key="s" * 32)
     assert ShopAdapter().cart_product_ids(request) == [str(old.pk)]
+
+
+# --- system checks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("RECOMMENDATION_DEFAULT_LIMIT", 0, "personalization.E060"),
+        ("RECOMMENDATION_MAX_PER_CATEGORY", "3", "personalization.E060"),
+        ("RECOMMENDATION_MMR_LAMBDA", 1.5, "personalization.E061"),
+        ("RECOMMENDATION_SESSION_DECAY", -0.1, "personalization.E061"),
+        ("RECOMMENDATION_ATTRIBUTION_WINDOW_DAYS", "7", "personalization.E061"),
+        (
+            "RECOMMENDATION_SEGMENT_BOOSTS",
+            {"bargain-hunters": {"on_sale": 0}},
+            "personalization.E062",
+        ),
+        ("RECOMMENDATION_SEGMENT_BOOSTS", ["on_sale"], "personalization.E062"),
+        ("RECOMMENDATION_DEFAULT_LIMIT", 60, "personalization.E063"),
+    ],
+)
+def test_serving_settings_are_checked(settings: Any, name: str, value: Any, check_id: str) -> None:
+    from personalization.checks import check_recommendation_serving_settings
+
+    assert check_recommendation_serving_settings() == []
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, name: value}
+    assert [m.id for m in check_recommendation_serving_settings()] == [check_id]

@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from .consent import policy as _consent_policy  # noqa: F401  (connects its cache receivers)
 from .consent import tasks as _consent_tasks  # noqa: F401  (registers the consent tasks)
 from .models.tracking import Visitor
+from .recommendations import forget as _recommendation_forget  # noqa: F401  (erasure)
 from .recommendations import privacy as _recommendation_privacy  # noqa: F401  (export, erasure)
 from .segments import receivers as _segment_receivers  # noqa: F401  (live segments, caches)
 from .tasks import merge_visitor

@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache import cache
 
 from ..conf import app_settings
-from ..recsys import Recommender
-from ..recsys import load as load_artifact
 
 if TYPE_CHECKING:
     from ..models.recommendations import RecommenderVersion
+    from ..recsys import Recommender
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +67,11 @@ def product_cache_key(version_id: int, product_id: Hashable) -> str:
     return f"{KEY_PREFIX}:{version_id}:i:{product_id}"
 
 
+def forgotten_key(key: str) -> str:
+    """Where an erasure marks the person ``key`` forgotten (the time of the erasure)."""
+    return f"{KEY_PREFIX}:forgotten:{key}"
+
+
 def active_version(name: str = "default") -> RecommenderVersion | None:
     """The active version of the kind ``name``, or None before the first training.
 
@@ -100,15 +104,19 @@ def for_person(key: str, *, kind: str = "default") -> Ranking | None:
 
     Read from the cache; when the cache lost the list (a flush, an eviction, another process's
     local-memory cache) it is recomputed from the active model and written back. None when
-    nothing is trained yet or the person was not in the training data.
+    nothing is trained yet, the person was not in the training data, or their data was erased
+    after the active model was trained.
     """
     if kind not in PERSON_LISTS:
         raise ValueError(f"kind must be one of {PERSON_LISTS}, not {kind!r}")
     version = active_version(kind)
     if version is None or not key:
         return None
-    cache_key = person_cache_key(version.pk, key)
-    found = cache.get(cache_key)
+    cache_key, marker = person_cache_key(version.pk, key), forgotten_key(key)
+    entries = cache.get_many([cache_key, marker])
+    if marker in entries and version.trained_at.timestamp() <= entries[marker]:
+        return None  # erased after this model was trained (recommendations.forget)
+    found = entries.get(cache_key)
     if found is not None:
         return _as_ranking(found)
     model = _model_of(version)
@@ -189,6 +197,9 @@ def _model_of(version: RecommenderVersion) -> Recommender | None:
 def read_artifact(version: RecommenderVersion) -> Recommender:
     """Read a version's saved model from the file storage (through a local temporary file,
     because the storage may be remote)."""
+    # Imported here: the ML core (pandas, scikit-learn) loads only in processes that need a model.
+    from ..recsys import load as load_artifact
+
     with tempfile.NamedTemporaryFile(suffix=".npz") as local:
         with version.artifact.open("rb") as source:
             for chunk in source.chunks():

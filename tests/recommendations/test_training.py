@@ -245,6 +245,30 @@ def test_lists_the_cache_lost_are_recomputed_from_the_model_and_written_back(sho
     assert store.for_product("no-such-product", kind="bought_together") is None
 
 
+def test_an_erasure_deletes_the_persons_lists_until_a_newer_training(shop: Shop) -> None:
+    from personalization.privacy.registry import Subject, erasure_handlers
+    from personalization.recommendations.forget import erase_trained_lists
+
+    assert erase_trained_lists in erasure_handlers()
+    user, other = shop.garden_people[0], shop.garden_people[1]
+    visitor = Visitor.objects.filter(user=user).get()
+    subject = Subject(user_id=user.pk, visitor_ids=(visitor.pk,), vids=(visitor.vid,))
+    assert erase_trained_lists(subject) == {}  # nothing trained yet
+    train_now()
+    assert store.for_person(f"u:{user.pk}") and store.for_person(f"u:{other.pk}")
+    # Withdrawing analytics alone leaves personalisation data alone.
+    partial = Subject(user_id=user.pk, categories=frozenset({"analytics"}))
+    assert erase_trained_lists(partial) == {}
+
+    assert erase_trained_lists(subject) == {"recommendation_lists": 4}  # 2 keys x 2 kinds
+    assert store.for_person(f"u:{user.pk}") is None  # not recomputed from the old model
+    assert store.for_person(f"u:{user.pk}", kind="buy_again") is None
+    assert store.for_person(f"u:{other.pk}")
+    # A training after the erasure (here the events are still there) serves the person again.
+    train_now()
+    assert store.for_person(f"u:{user.pk}")
+
+
 def test_a_new_product_gets_content_neighbours(shop: Shop) -> None:
     fresh = make_product("Garden hose trowel deluxe", category=shop.garden[0].category)
     train_now()

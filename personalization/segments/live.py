@@ -111,7 +111,6 @@ _SESSION_COLUMNS = (
     "event_count",
     "started_at",
 )
-_PAGE_EVENTS = frozenset({"page_view", "product_view"})
 # People per round of profile and session queries in the static refresh.
 _CHUNK = 2000
 # Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
@@ -128,6 +127,7 @@ class CompiledSegment:
     predicate: rules.Predicate
     lookback: float  # seconds
     reads_properties: bool
+    event_names: frozenset[str]
     segment: Segment = field(compare=False, repr=False)
 
 
@@ -136,11 +136,12 @@ class _PersonData:
     events: list[dict[str, Any]] = field(default_factory=list)
     profile: dict[str, Any] | None = None
     session: dict[str, Any] = field(default_factory=dict)
+    sessions: int = 0
 
 
 # Predicates by (segment pk, its updated_at): an edited rule gets a new entry, and a process
 # compiles each version once.
-_compiled: dict[tuple[int, dt.datetime], tuple[rules.Predicate, float, bool]] = {}
+_compiled: dict[tuple[int, dt.datetime], tuple[rules.Predicate, float, bool, frozenset[str]]] = {}
 _compiled_lock = threading.Lock()
 
 
@@ -172,6 +173,17 @@ def _reads_properties(rule: Any) -> bool:
     return any(_reads_properties(child) for child in children)
 
 
+def _event_names(rule: Any) -> frozenset[str]:
+    """The event names the rule counts or sums."""
+    if not isinstance(rule, Mapping):
+        return frozenset()
+    if "events" in rule:
+        names = rule["events"]["name"]
+        return frozenset([names] if isinstance(names, str) else names)
+    children = [rule["not"]] if "not" in rule else rule.get("all") or rule.get("any") or []
+    return frozenset().union(*(_event_names(child) for child in children))
+
+
 def rule_segments(mode: str) -> list[CompiledSegment]:
     """The active rule segments of ``mode`` (static or dynamic), compiled.
 
@@ -194,6 +206,7 @@ def rule_segments(mode: str) -> list[CompiledSegment]:
                 predicate,
                 min(_rule_lookback(segment.rule), _max_lookback()),
                 _reads_properties(segment.rule),
+                _event_names(segment.rule),
             )
             with _compiled_lock:
                 for stale in [k for k in _compiled if k[0] == segment.pk]:
@@ -328,10 +341,9 @@ def _event_dict(row: tuple) -> dict[str, Any]:
     }
 
 
-def _session_dict(row: Mapping[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
-    session_id = row["id"]
+def _session_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "id": session_id,
+        "id": row["id"],
         "landing_path": row["landing_path"],
         "referrer": row["referrer"],
         "utm_source": row["utm_source"],
@@ -341,56 +353,60 @@ def _session_dict(row: Mapping[str, Any], events: list[dict[str, Any]]) -> dict[
         "browser": row["browser"],
         "os": row["os"],
         "events": row["event_count"],
-        "page_views": sum(
-            1 for e in events if e["session_id"] == session_id and e["name"] in _PAGE_EVENTS
-        ),
         "started_at": row["started_at"],
     }
 
 
 def _finish(
-    data: dict[Person, _PersonData], people: Collection[Person], limit: int
+    data: dict[Person, _PersonData], people: Collection[Person], limit: int, now: dt.datetime
 ) -> dict[Person, _PersonData]:
-    """Sort and cap each person's events, and add their profiles and latest sessions (one query
-    each for all of ``people``)."""
-    latest_session = {}
-    for person, item in data.items():
+    """Sort and cap each person's events, and add their profiles, their number of sessions in
+    the lookback and the latest of them (one query each for all of ``people``)."""
+    for item in data.values():
         item.events.sort(key=lambda event: event["timestamp"])
         if len(item.events) > limit:
             del item.events[: len(item.events) - limit]
-        session_id = next((e["session_id"] for e in reversed(item.events) if e["session_id"]), None)
-        if session_id is not None:
-            latest_session[session_id] = person
-    person_list = list(people)
-    for chunk in _chunks(person_list, _IN_BATCH):
+    since = now - dt.timedelta(seconds=_max_lookback())
+    for chunk in _chunks(list(people), _IN_BATCH):
         for profile in Profile.objects.filter(_people_filter(chunk)).select_related("cluster"):
             person = _person(profile.user_id, profile.visitor_id)
             data.setdefault(person, _PersonData()).profile = profile_attributes(profile)
-    for chunk in _chunks(list(latest_session), _IN_BATCH):
-        for row in Session.objects.filter(id__in=chunk).values(*_SESSION_COLUMNS):
-            person = latest_session[row["id"]]
-            data[person].session = _session_dict(row, data[person].events)
+        sessions = (
+            Session.objects.filter(_people_filter(chunk, events=True), ended_at__gte=since)
+            .order_by("started_at")
+            .values("user_id", "visitor_id", *_SESSION_COLUMNS)
+        )
+        for row in sessions:
+            item = data.get(_person(row["user_id"], row["visitor_id"]))
+            if item is not None:
+                item.sessions += 1
+                item.session = _session_dict(row)
     return data
 
 
 def _load(
-    people: Collection[Person], now: dt.datetime, lookback: float, properties: bool = True
+    people: Collection[Person],
+    now: dt.datetime,
+    lookback: float,
+    properties: bool = True,
+    names: Collection[str] | None = None,
 ) -> dict[Person, _PersonData]:
-    """Recent events (with their properties if asked), profile and latest session of each
-    person, in one query each."""
+    """Recent events (of ``names`` only when given, with their properties if asked), profile and
+    sessions of each person, in one query each."""
     data: dict[Person, _PersonData] = {person: _PersonData() for person in people}
-    if lookback > 0:
+    if lookback > 0 and (names is None or names):
         since = now - dt.timedelta(seconds=lookback)
         for chunk in _chunks(list(people), _IN_BATCH):
-            rows = _event_rows(
-                Q(_people_filter(chunk, events=True), occurred_at__gte=since), properties
-            )
+            query = Q(_people_filter(chunk, events=True), occurred_at__gte=since)
+            if names is not None:
+                query &= Q(name__in=sorted(names))
+            rows = _event_rows(query, properties)
             with _collector_paused():
                 for row in rows:
                     person = _person(row[0], row[1])
                     if person in data:
                         data[person].events.append(_event_dict(row))
-    return _finish(data, people, app_settings.SEGMENT_MAX_EVENTS)
+    return _finish(data, people, app_settings.SEGMENT_MAX_EVENTS, now)
 
 
 @contextlib.contextmanager
@@ -417,10 +433,9 @@ def _context(
 ) -> rules.EvaluationContext:
     profile = dict(item.profile or {})
     # The profile is as old as the last pipeline run: a visitor who has come back since counts
-    # the sessions their recent events show.
-    sessions_seen = len({e["session_id"] for e in item.events if e["session_id"]})
-    if sessions_seen and sessions_seen > (profile.get("sessions") or 0):
-        profile["sessions"] = sessions_seen
+    # the sessions of the lookback.
+    if item.sessions > (profile.get("sessions") or 0):
+        profile["sessions"] = item.sessions
     return rules.EvaluationContext(
         profile=profile, events=item.events, products=products, session=item.session, now=now
     )
@@ -458,11 +473,14 @@ def evaluate_people(
     if not segments:
         return {person: set() for person in people}
     now = now or timezone.now()
+    # Only the events the rules count: a shop's stream is mostly page views, scrolls and the
+    # like, which most rules never look at.
     data = _load(
         people,
         now,
         max(segment.lookback for segment in segments),
         any(segment.reads_properties for segment in segments),
+        frozenset().union(*(segment.event_names for segment in segments)),
     )
     by_pk = {segment.pk: segment for segment in segments}
     current: dict[Person, set[int]] = defaultdict(set)
@@ -526,15 +544,17 @@ def _stream_people(
         person = _person(row[0], row[1])
         if person != last:
             if len(chunk) >= _CHUNK and person not in chunk:
-                yield _finish(chunk, list(chunk), limit)
+                yield _finish(chunk, list(chunk), limit, now)
                 chunk = {}
             last = person
         chunk.setdefault(person, _PersonData()).events.append(_event_dict(row))
     if chunk:
-        yield _finish(chunk, list(chunk), limit)
+        yield _finish(chunk, list(chunk), limit, now)
 
 
-def _profile_only_people(seen: set[Person], limit: int) -> Iterator[dict[Person, _PersonData]]:
+def _profile_only_people(
+    seen: set[Person], limit: int, now: dt.datetime
+) -> Iterator[dict[Person, _PersonData]]:
     """People with a profile and no event in the window, ``_CHUNK`` at a time."""
     chunk: list[Person] = []
     for user_id, visitor_id in Profile.objects.order_by("pk").values_list("user_id", "visitor_id"):
@@ -542,10 +562,10 @@ def _profile_only_people(seen: set[Person], limit: int) -> Iterator[dict[Person,
         if person is not None and person not in seen:
             chunk.append(person)
             if len(chunk) >= _CHUNK:
-                yield _finish({p: _PersonData() for p in chunk}, chunk, limit)
+                yield _finish({p: _PersonData() for p in chunk}, chunk, limit, now)
                 chunk = []
     if chunk:
-        yield _finish({p: _PersonData() for p in chunk}, chunk, limit)
+        yield _finish({p: _PersonData() for p in chunk}, chunk, limit, now)
 
 
 def refresh_static_rule_segments(now: dt.datetime | None = None) -> dict[str, tuple[int, int]]:
@@ -573,7 +593,7 @@ def refresh_static_rule_segments(now: dt.datetime | None = None) -> dict[str, tu
         properties = any(segment.reads_properties for segment in segments)
         for chunk in _stream_people(now, lookback, limit, properties):
             evaluate(chunk)
-    for chunk in _profile_only_people(seen, limit):
+    for chunk in _profile_only_people(seen, limit, now):
         evaluate(chunk)
     return {
         segment.slug: sync_members(segment.segment, members[segment.pk], now=now)

@@ -294,7 +294,7 @@ def test_context_for_builds_profile_events_and_session(products, capture) -> Non
     assert [e["name"] for e in context.events] == ["page_view", "product_view"]
     assert str(context.session["id"]) == session
     assert context.session["landing_path"] == "/sale/x"
-    assert context.session["page_views"] == 2
+    assert context.session["events"] == 2
     assert context.product(products["sale"])["on_sale"] is True
 
 
@@ -349,3 +349,19 @@ def test_rules_on_event_properties_see_them(products, capture) -> None:
     )
     # 100 + 90 from the products' prices (the events carry none).
     assert {"bulk-buyers", "big-carts"} <= segment_slugs(visitor_person(vid))
+
+
+def test_dynamic_evaluation_reads_only_the_events_its_rules_count(products, capture) -> None:
+    vid, session = new_visitor_id(), new_session()
+    capture(
+        [event("page_view", vid, session, at=ago(minutes=1), path="/")]
+        + [event("product_view", vid, session, product_id=products["cheap"]) for _ in range(2)]
+    )
+    person = visitor_person(vid)
+    with CaptureQueriesContext(connection) as captured:
+        live.evaluate_people([person])
+    [events_query] = [q["sql"] for q in captured.captured_queries if "occurred_at" in q["sql"]]
+    assert "product_view" in events_query and "page_view" not in events_query
+    # The page view still counts for the session: one session, a new visitor.
+    assert live.evaluate_person(person) >= {"new-visitors"}
+    assert live.context_for(person).session["events"] == 3

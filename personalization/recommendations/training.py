@@ -73,10 +73,6 @@ class KindSpec:
     exclude_seen: bool
     lists: str
 
-    @property
-    def needs_catalogue(self) -> bool:
-        return self.model in ("content", "hybrid")
-
 
 def kind_specs(names: Iterable[str] | None = None) -> list[KindSpec]:
     """The configured kinds (or the ``names`` among them), validated.

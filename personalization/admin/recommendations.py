@@ -125,6 +125,16 @@ class RecommenderVersionAdmin(ReadOnlyAdmin):
     def lists(self, version: RecommenderVersion) -> str:
         return _pretty(version.precomputed)
 
+    def delete_model(self, request: HttpRequest, obj: RecommenderVersion) -> None:
+        obj.artifact.delete(save=False)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # Row by row, so that no artifact stays behind in the storage.
+        for version in queryset:
+            version.artifact.delete(save=False)
+        super().delete_queryset(request, queryset)
+
     def get_urls(self) -> list:
         return [
             path(

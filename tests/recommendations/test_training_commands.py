@@ -227,3 +227,18 @@ def test_checks_accept_none_where_it_means_no_limit(settings) -> None:
         "RECOMMENDATION_HOLDOUT_DAYS": 0,
     }
     assert check_recommendation_settings() == []
+
+
+def test_deleting_versions_in_the_admin_deletes_their_artifacts(shop: Shop, admin_client) -> None:
+    train_now(kinds=["trending", "similar"])
+    versions = list(RecommenderVersion.objects.all())
+    storage = versions[0].artifact.storage
+    names = [v.artifact.name for v in versions]
+    assert all(storage.exists(name) for name in names)
+    response = admin_client.post(
+        reverse("admin:personalization_recommenderversion_changelist"),
+        {"action": "delete_selected", "_selected_action": [v.pk for v in versions], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not RecommenderVersion.objects.exists()
+    assert not any(storage.exists(name) for name in names)

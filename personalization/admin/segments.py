@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Cluster, Profile, Segment, SegmentationRun, SegmentMembership, SegmentSize
+from ..segments.forms import SegmentForm
 from ..segments.pipeline import queue_run
 from .base import IndexedSearchMixin, SignedInFilter
 
@@ -117,6 +118,7 @@ class SegmentAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "mode", "is_active"]
     search_fields = ["name", "slug"]
+    form = SegmentForm
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["members", "trend", "member_count", "last_computed_at", "definition"]
     change_list_template = "admin/personalization/segment/change_list.html"

@@ -146,6 +146,8 @@ def run(
 ) -> dict[str, Any]:
     """Measure the dynamic segments (see the module docstring); returns the figures."""
     _setup_django()
+    from django.db import connection
+
     from personalization.models.tracking import Event, new_visitor_id
     from personalization.segments import live
     from personalization.tracking.signals import events_stored
@@ -172,6 +174,9 @@ def run(
         del past
     finally:
         events_stored.connect(live.on_events_stored, sender=Event, dispatch_uid=RECEIVER)
+    # Fresh planner statistics, as autovacuum keeps them on a live site.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
     # Rules per event: contexts of real people, evaluated in memory.
     from personalization.models import Visitor

@@ -138,8 +138,8 @@ DEFAULTS: dict[str, Any] = {
     # Items per widget or API answer when no limit is given, and the largest limit accepted.
     "RECOMMENDATION_DEFAULT_LIMIT": 8,
     "RECOMMENDATION_MAX_LIMIT": 50,
-    # Diversity: at most this many items of one category per list (None: no cap), and the
-    # maximal-marginal-relevance trade-off (None: off; 1 = relevance only, 0 = variety only).
+    # Diversity of the lists about a person: at most this many items of one category (None: no
+    # cap), and the maximal-marginal-relevance trade-off (None: off; 1 = relevance only).
     "RECOMMENDATION_MAX_PER_CATEGORY": 3,
     "RECOMMENDATION_MMR_LAMBDA": None,
     # Score multipliers per segment slug and condition ("on_sale", "category:<name>",

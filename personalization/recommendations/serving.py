@@ -52,6 +52,9 @@ SOURCES: tuple[str, ...] = (FOR_YOU, SIMILAR, BOUGHT_TOGETHER, TRENDING, RECENTL
 #: Sources that need a product (the one being viewed); ``bought_together`` without one uses the
 #: cart.
 PRODUCT_SOURCES: frozenset[str] = frozenset({SIMILAR})
+#: The sources whose lists get the diversity rules (category cap, MMR): the lists about a
+#: person; those about one product are alike on purpose.
+DIVERSIFIED_SOURCES: frozenset[str] = frozenset({FOR_YOU, TRENDING, BUY_AGAIN})
 #: The sources served without the ``personalization`` consent (the list is the same for everyone).
 NON_PERSONAL_SOURCES: frozenset[str] = frozenset({TRENDING})
 
@@ -586,6 +589,9 @@ def _apply_rules(
     if source == RECENTLY_VIEWED:
         # The visitor's own history: neither re-ranked nor thinned out by category.
         options.update(boosts={}, max_per_category=None, mmr_lambda=None)
+    elif source not in DIVERSIFIED_SOURCES:
+        # Lists about one product are alike on purpose (alternatives, accessories).
+        options.update(max_per_category=None, mmr_lambda=None)
     candidates = rules.drop_excluded(ranking, excluded)
     # Product data batch by batch: the next batch only when the rules left too few items.
     batch = max(limit * CANDIDATES_PER_ITEM, limit + 10)

@@ -497,3 +497,18 @@ def test_serving_settings_are_checked(settings: Any, name: str, value: Any, chec
     assert check_recommendation_serving_settings() == []
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, name: value}
     assert [m.id for m in check_recommendation_serving_settings()] == [check_id]
+
+
+def test_lists_about_a_product_are_not_capped(
+    fake_store: FakeStore, catalogue: Any, settings: Any
+) -> None:
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "RECOMMENDATION_MAX_PER_CATEGORY": 2}
+    fake_store.products[("t1", "similar")] = ranking("m1", "m2", "m3", "t2")
+    assert ids(serving.recommend(make_request(), "similar", product="t1")) == [
+        "m1",
+        "m2",
+        "m3",
+        "t2",
+    ]
+    fake_store.trending = ranking("m1", "m2", "m3", "t2")
+    assert ids(serving.recommend(make_request(), "trending")) == ["m1", "m2", "t2"]

@@ -228,16 +228,12 @@ def clamp_limit(limit: Any) -> int:
     return max(1, min(value, int(app_settings.RECOMMENDATION_MAX_LIMIT)))
 
 
-def click_url(rec_id: str, product_id: str) -> str:
-    """The link of a recommended product: the click redirect, which records the click."""
-    return click_url_maker(rec_id)(product_id)
-
-
 _PRODUCT_SLOT = "0product0"
 
 
 def click_url_maker(rec_id: str) -> Any:
-    """``product_id -> click URL`` for one list: the URL is reversed once, not once per item."""
+    """``product_id -> link`` for the items of one list: the click redirect, which records the
+    click and leads to the product. The URL is reversed once per list, not once per item."""
     template = reverse(
         "personalization:recommendation-click",
         kwargs={"rec_id": rec_id, "product_id": _PRODUCT_SLOT},

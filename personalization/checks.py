@@ -567,3 +567,126 @@ def check_recommendation_serving_settings(app_configs: Any = None, **kwargs: Any
             )
         )
     return messages
+
+
+# Segmentation pipeline: (setting, lowest value, None allowed).
+SEGMENTATION_WHOLE_NUMBERS = (
+    ("SEGMENTATION_IMPUTER_NEIGHBORS", 1, False),
+    ("SEGMENTATION_IMPUTER_SAMPLE_SIZE", 1, False),
+    ("SEGMENTATION_SAMPLE_SIZE", 1, False),
+    ("SEGMENTATION_DBSCAN_MIN_SAMPLES", 1, False),
+    ("SEGMENTATION_RANDOM_STATE", 0, False),
+    ("SEGMENTATION_PROPENSITY_HORIZON_DAYS", 1, False),
+    # The propensity model is tested on the latest snapshot and trained on the earlier ones.
+    ("SEGMENTATION_PROPENSITY_SNAPSHOTS", 2, False),
+    ("SEGMENTATION_THREADS", 1, True),
+)
+SEGMENTATION_RFM_WINDOW_NAMES = frozenset(
+    {"recent_days", "frequent_days", "frequent_more_than", "top_spend_days", "top_spend_share"}
+)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, list | tuple) and len(value) == 2 and all(map(_number, value))
+
+
+@register()
+def check_segmentation_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """The segmentation pipeline's settings, checked without importing its ML core."""
+    if not isinstance(app_settings.user_settings(), dict):
+        return []  # reported by check_settings (E010)
+    messages: list = []
+    scaler = app_settings.SEGMENTATION_SCALER
+    if scaler not in ("standard", "minmax"):
+        messages.append(
+            _error(
+                "SEGMENTATION_SCALER",
+                scaler,
+                'must be "standard" or "minmax".',
+                "StandardScaler or MinMaxScaler before the KNN imputation and the clustering.",
+                "personalization.E070",
+            )
+        )
+    k_range = app_settings.SEGMENTATION_K_RANGE
+    if not (
+        _pair(k_range)
+        and all(isinstance(k, int) for k in k_range)
+        and 2 <= k_range[0] <= k_range[1]
+    ):
+        messages.append(
+            _error(
+                "SEGMENTATION_K_RANGE",
+                k_range,
+                "must be (low, high): whole numbers with 2 <= low <= high.",
+                "For example (4, 10).",
+                "personalization.E071",
+            )
+        )
+    quantiles = app_settings.SEGMENTATION_CLIP_QUANTILES
+    if not (_pair(quantiles) and 0 <= quantiles[0] < quantiles[1] <= 1):
+        messages.append(
+            _error(
+                "SEGMENTATION_CLIP_QUANTILES",
+                quantiles,
+                "must be (low, high) with 0 <= low < high <= 1.",
+                "For example (0.01, 0.99); (0, 1) clips nothing.",
+                "personalization.E072",
+            )
+        )
+    threshold = app_settings.SEGMENTATION_LIKELY_TO_BUY_THRESHOLD
+    if not (_number(threshold) and 0 <= threshold <= 1):
+        messages.append(
+            _error(
+                "SEGMENTATION_LIKELY_TO_BUY_THRESHOLD",
+                threshold,
+                "must be a probability between 0 and 1.",
+                "The default is 0.5.",
+                "personalization.E073",
+            )
+        )
+    for name, lowest, none_allowed in SEGMENTATION_WHOLE_NUMBERS:
+        value = getattr(app_settings, name)
+        if value is None and none_allowed:
+            continue
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= lowest):
+            messages.append(
+                _error(
+                    name,
+                    value,
+                    f"must be a whole number, at least {lowest}"
+                    + (" (or None)." if none_allowed else "."),
+                    f"The default is {DEFAULTS[name]!r}.",
+                    "personalization.E074",
+                )
+            )
+    lookback = app_settings.SEGMENTATION_LOOKBACK_DAYS
+    if lookback is not None and not (_number(lookback) and lookback > 0):
+        messages.append(
+            _error(
+                "SEGMENTATION_LOOKBACK_DAYS",
+                lookback,
+                "must be a number of days above 0, or None (all events).",
+                "The default is 365.",
+                "personalization.E074",
+            )
+        )
+    windows = app_settings.SEGMENTATION_RFM_WINDOWS
+    if not (
+        isinstance(windows, dict)
+        and set(windows) <= SEGMENTATION_RFM_WINDOW_NAMES
+        and all(_number(value) and value >= 0 for value in windows.values())
+    ):
+        messages.append(
+            _error(
+                "SEGMENTATION_RFM_WINDOWS",
+                windows,
+                "must be a dict of RFMWindows arguments with numbers as values.",
+                "Keys: " + ", ".join(sorted(SEGMENTATION_RFM_WINDOW_NAMES)) + ".",
+                "personalization.E075",
+            )
+        )
+    return messages

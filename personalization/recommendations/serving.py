@@ -152,7 +152,6 @@ def recommend(
     source: str | None = None,
     product: Any = None,
     limit: int | None = None,
-    record: bool = True,
 ) -> Recommendation:
     """The recommendations to show at ``placement`` for this request.
 
@@ -161,7 +160,7 @@ def recommend(
     defaults to ``placement`` when that is a source's name. ``product`` is the product being
     viewed (an id or an object with ``pk``), required by ``similar`` and used by
     ``bought_together``. ``limit`` defaults to ``RECOMMENDATION_DEFAULT_LIMIT`` and is capped by
-    ``RECOMMENDATION_MAX_LIMIT``. A non-empty result is recorded as an impression (``record``).
+    ``RECOMMENDATION_MAX_LIMIT``. A non-empty result is recorded as an impression.
     """
     source = source or placement
     if source not in SOURCES:
@@ -180,15 +179,15 @@ def recommend(
         return rec
     try:
         ranking, kind = _candidates(state, request, source, product_id, limit)
+        version = store.active_version(kind) if kind in _VERSIONED_KINDS else None
+        chosen = _apply_rules(state, request, ranking, source, product_id, limit, state.personal)
     except Exception:
-        # A broken cache or artifact must not break the page: log it and show nothing.
+        # A broken cache, artifact or store must not break the page: log it and show nothing.
         logger.exception("Could not compute the %s recommendations for %s", source, placement)
         return rec
     rec.kind = kind
     rec.personal = state.personal
-    version = store.active_version(kind) if kind in _VERSIONED_KINDS else None
     rec.version_id = version.pk if version is not None else None
-    chosen = _apply_rules(state, request, ranking, source, product_id, limit, rec.personal)
     link = click_url_maker(rec.id)
     rec.items = [
         RecommendedItem(
@@ -200,7 +199,7 @@ def recommend(
         for position, (item, score) in enumerate(chosen, start=1)
     ]
     state.shown.update(rec.product_ids)
-    if rec.items and record:
+    if rec.items:
         from .attribution import record_impression
 
         record_impression(rec, user_id=state.user_id, vid=state.vid)

@@ -375,6 +375,10 @@ def test_a_broken_store_shows_nothing(
     monkeypatch.setattr(store, "trending", broken)
     rec = serving.recommend(make_request(), "trending")
     assert not rec
+    # A store adapter that fails (the product data) does not break the page either.
+    fake_store.persons[(f"v:{VID}", "default")] = ranking("m1")
+    monkeypatch.setattr(InMemoryStoreAdapter, "get_products", lambda self, ids: broken())
+    assert not serving.recommend(make_request(), "for_you")
 
 
 # --- template tags ----------------------------------------------------------------------------

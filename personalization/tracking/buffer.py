@@ -163,7 +163,7 @@ class EventBuffer(abc.ABC):
 
 
 def flush_queued_key(buffer: EventBuffer) -> str:
-    """Cache key that debounces :meth:`EventBuffer.schedule_flush`; a starting flush clears it."""
+    """Cache key that debounces :meth:`EventBuffer.schedule_flush`; a flush clears it as it ends."""
     return f"p13n:flush-queued:{buffer.name}"
 
 

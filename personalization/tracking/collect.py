@@ -84,8 +84,10 @@ def flush_shard(shard: EventBuffer) -> WriteResult | None:
     """Write and remove the events of one shard, under the shard's lock (None: it was held).
 
     Events pushed while the flush runs are left to the next one, so a busy shard cannot keep a
-    flush running forever; when enough of them wait, the next flush is queued at the end (a
-    trigger that came during this flush found the lock held and did nothing).
+    flush running forever. The size trigger stays debounced until the flush ends (pushes during
+    it queue no task), and then, when enough events wait, the flush queues the next one itself:
+    one task per round of flushing rather than one per push, whose fixed cost is a good part of
+    a flush of a few hundred events.
     """
     lock_key = flush_lock_key(shard)
     token = uuid.uuid4().hex
@@ -94,7 +96,6 @@ def flush_shard(shard: EventBuffer) -> WriteResult | None:
     stored = duplicates = invalid = 0
     batch_size = app_settings.BUFFER_FLUSH_SIZE
     try:
-        cache.delete(flush_queued_key(shard))
         remaining = len(shard)
         while remaining > 0:
             batch = shard.peek(min(batch_size, remaining))
@@ -110,7 +111,9 @@ def flush_shard(shard: EventBuffer) -> WriteResult | None:
     finally:
         if cache.get(lock_key) == token:
             cache.delete(lock_key)
+    # Cleared before the length is read: a push after this queues a flush itself, one before it
+    # is counted here.
+    cache.delete(flush_queued_key(shard))
     if len(shard) >= batch_size:
-        cache.delete(flush_queued_key(shard))
         shard.schedule_flush()
     return WriteResult(stored=stored, duplicates=duplicates, invalid=invalid)

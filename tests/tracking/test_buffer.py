@@ -243,6 +243,38 @@ def test_a_flush_that_leaves_a_full_batch_behind_asks_for_the_next(
 
 
 @pytest.mark.django_db
+def test_pushes_during_a_flush_queue_no_task_and_the_flush_clears_the_mark(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PERSONALIZATION = {**settings.PERSONALIZATION, "BUFFER_FLUSH_SIZE": 2}
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.flush_events, "delay", lambda **kwargs: queued.append(kwargs))
+    shard = InProcessBuffer(background=False)
+
+    def trigger() -> None:
+        # The debounced trigger of shared buffers (the in-process one wakes its thread instead).
+        EventBuffer.schedule_flush(shard)
+
+    monkeypatch.setattr(shard, "schedule_flush", trigger)
+    cache.delete(flush_queued_key(shard))
+    shard.push(make_events(2))
+    trigger()
+    real_write = collect.write_events
+
+    def write_while_pushing(batch: list[dict[str, Any]]) -> Any:
+        shard.push(make_events(1))
+        trigger()
+        return real_write(batch)
+
+    monkeypatch.setattr(collect, "write_events", write_while_pushing)
+    assert flush_buffer(shard).stored == 2
+    # The push during the flush queued nothing; one event is left, under the flush size, so the
+    # flush queued nothing either, and it cleared the mark for the next push.
+    assert queued == [{"shard": 0}]
+    assert cache.get(flush_queued_key(shard)) is None
+
+
+@pytest.mark.django_db
 def test_the_flush_task_flushes_one_shard_when_asked() -> None:
     events = make_events(3)
     enqueue(events)
@@ -287,7 +319,7 @@ def test_queued_flushes_are_debounced(monkeypatch: pytest.MonkeyPatch) -> None:
     redis_buffer.schedule_flush()
     redis_buffer.schedule_flush()
     assert len(queued) == 1
-    # A starting flush clears the mark, so the next burst queues a task again.
+    # A flush clears the mark as it ends, so the next burst queues a task again.
     cache.delete(flush_queued_key(redis_buffer))
     redis_buffer.schedule_flush()
     assert len(queued) == 2

@@ -86,20 +86,7 @@ def serialize(rec: serving.Recommendation) -> dict[str, Any]:
         "version": rec.version_id,
         "personal": rec.personal,
         "reason": rec.reason,
-        "items": [
-            {
-                "id": item.id,
-                "title": item.product.title,
-                "url": item.url,
-                "product_url": item.product.url,
-                "image_url": item.product.image_url,
-                "price": str(item.product.price),
-                "category": item.product.category,
-                "score": item.score,
-                "position": item.position,
-            }
-            for item in rec.items
-        ],
+        "items": [item.as_dict() for item in rec.items],
     }
 
 

@@ -91,6 +91,22 @@ class RecommendedItem:
     def id(self) -> str:
         return self.product.id
 
+    def as_dict(self) -> dict[str, Any]:
+        """The item as plain data (the API's item, and the default widget's: a template reads a
+        dict's keys several times faster than an object's attributes)."""
+        product = self.product
+        return {
+            "id": product.id,
+            "title": product.title,
+            "url": self.url,
+            "product_url": product.url,
+            "image_url": product.image_url,
+            "price": str(product.price),
+            "category": product.category,
+            "score": self.score,
+            "position": self.position,
+        }
+
 
 @dataclass
 class Recommendation:

@@ -170,6 +170,8 @@ class RecommendationNode(template.Node):
         widget = self._widget(context.template.engine, options.get("template") or "")
         values = {
             "rec": rec,
+            "items": [item.as_dict() for item in rec.items],
+            "personal": rec.personal,
             "title": options.get("title") or RECOMMENDATION_TITLES[self.source],
             "feedback_url": reverse("personalization:api-recommendations-feedback")
             if rec.personal

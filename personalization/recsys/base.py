@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -370,12 +369,18 @@ class Recommender(ABC):
             best = top_k(scores, k)
             values = np.take_along_axis(scores, best, axis=1)
             for (user, _), cols, vals in zip(chunk, best, values, strict=True):
-                result[user] = [
-                    (self._item_list[c], float(v))
-                    for c, v in zip(cols.tolist(), vals.tolist(), strict=True)
-                    if math.isfinite(v)
-                ]
+                result[user] = self._pairs(cols, vals)
         return {user: result[user] for user in user_ids}
+
+    def _pairs(self, columns: np.ndarray, scores: np.ndarray) -> Recommendations:
+        """``(item id, score)`` of the columns whose score is finite, in their order."""
+        finite = np.isfinite(scores)
+        if not finite.all():
+            columns, scores = columns[finite], scores[finite]
+        # tolist() gives Python floats; map/zip keep the loop in C for a batch of many lists.
+        return list(
+            zip(map(self._item_list.__getitem__, columns.tolist()), scores.tolist(), strict=True)
+        )
 
     def _sparse_scores(self, users: np.ndarray) -> sp.csr_matrix | None:
         """Scores of a block of users as a CSR matrix, for models that score a few items per
@@ -390,10 +395,7 @@ class Recommender(ABC):
         positive = values > 0
         values, columns = values[positive], columns[positive]
         order = np.lexsort((columns, -values))[:k]
-        return [
-            (self._item_list[c], float(v))
-            for c, v in zip(columns[order].tolist(), values[order].tolist(), strict=True)
-        ]
+        return self._pairs(columns[order], np.asarray(values[order], dtype=np.float64))
 
     def _cold_start(self, k: int) -> Recommendations:
         """The list an unknown user gets."""
@@ -437,11 +439,7 @@ class Recommender(ABC):
             best = top_k(scores, k)
             values = np.take_along_axis(scores, best, axis=1)
             for (item, _), cols, vals in zip(chunk, best, values, strict=True):
-                result[item] = [
-                    (self._item_list[c], float(v))
-                    for c, v in zip(cols.tolist(), vals.tolist(), strict=True)
-                    if v > -np.inf
-                ]
+                result[item] = self._pairs(cols, vals)
         return {item: result[item] for item in item_ids}
 
     def _similar_many(self, items: np.ndarray) -> np.ndarray:

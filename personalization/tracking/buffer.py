@@ -272,7 +272,7 @@ class RedisBuffer(EventBuffer):
         shards: int | None = None,
     ) -> None:
         count = app_settings.BUFFER_SHARDS if shards is None else shards
-        if not isinstance(count, int) or not 1 <= count <= MAX_SHARDS:
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SHARDS:
             raise ValueError(f"shards must be an integer from 1 to {MAX_SHARDS}, not {count!r}")
         self.key = key
         self.url = url

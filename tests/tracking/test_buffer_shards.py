@@ -80,7 +80,7 @@ def test_the_in_process_buffer_is_one_shard() -> None:
 
 
 def test_a_shard_count_out_of_range_is_refused() -> None:
-    for count in (0, MAX_SHARDS + 1, "4"):
+    for count in (0, MAX_SHARDS + 1, "4", True):
         with pytest.raises(ValueError, match="shards must be an integer"):
             RedisBuffer(key="p13n-test-bad", shards=count)
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Cluster, Profile, Segment, SegmentationRun, SegmentMembership, SegmentSize
 from ..segments.forms import SegmentForm
 from ..segments.pipeline import queue_run
-from .base import IndexedSearchMixin, SignedInFilter
+from .base import IndexedSearchMixin, LargeTablePaginator, SignedInFilter
 
 #: Days of sizes the segment list's sparkline shows.
 TREND_DAYS = 30
@@ -262,7 +262,8 @@ class SegmentMembershipAdmin(IndexedSearchMixin, ReadOnlyAdmin):
     list_select_related = ["segment", "user", "visitor"]
     search_fields = ["user__username"]
     search_help_text = _("Exact user name, e-mail or visitor id.")
-    date_hierarchy = "entered_at"
+    paginator = LargeTablePaginator
+    show_full_result_count = False
 
     @admin.display(description=_("person"))
     def person(self, row: SegmentMembership) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from ..adapters import StoreAdapter, get_adapter
 from ..models import Event, Session
@@ -68,7 +69,10 @@ class FeatureInputs:
 
 def read_events(since: dt.datetime | None, until: dt.datetime) -> pd.DataFrame:
     """Page views, product views and cart adds, plus the dwell events with their seconds."""
-    base = Event.objects.filter(occurred_at__lte=until)
+    # An event with neither a visitor nor a user belongs to no one's profile.
+    base = Event.objects.filter(occurred_at__lte=until).filter(
+        Q(user__isnull=False) | Q(visitor__isnull=False)
+    )
     if since is not None:
         base = base.filter(occurred_at__gte=since)
     fields = ("user_id", "visitor__user_id", "visitor_id", "name", "occurred_at", "product_id")

@@ -397,17 +397,22 @@ def _store_clusters(
     }
 
 
-def _segment(slug: str, name: str, kind: str, description: str, definition: dict) -> Segment:
+def _segment(
+    slug: str, name: str, kind: str, description: str, definition: dict, *, reactivate: bool
+) -> Segment:
+    """The generated segment of ``slug``, created or brought up to date. A merchant who
+    switched it off keeps it off, unless ``reactivate`` (a cluster label found again)."""
+    defaults = {
+        "name": name[:100],
+        "kind": kind,
+        "mode": Segment.STATIC,
+        "description": description,
+        "definition": definition,
+    }
+    if reactivate:
+        defaults["is_active"] = True
     segment, _ = Segment.objects.update_or_create(
-        slug=slug,
-        defaults={
-            "name": name[:100],
-            "kind": kind,
-            "mode": Segment.STATIC,
-            "description": description,
-            "definition": definition,
-            "is_active": True,
-        },
+        slug=slug, defaults=defaults, create_defaults={**defaults, "is_active": True}
     )
     return segment
 
@@ -432,6 +437,7 @@ def sync_generated_segments(run: SegmentationRun, settings: dict[str, Any]) -> d
             Segment.RFM,
             f"Customers in the RFM segment {name} (docs/segments.md).",
             {"rfm_segment": name},
+            reactivate=False,
         )
         people = _people(Profile.objects.filter(rfm_segment=name))
         membership.sync_members(segment, people, now=now)
@@ -448,6 +454,7 @@ def sync_generated_segments(run: SegmentationRun, settings: dict[str, Any]) -> d
             f"K-Means cluster {cluster.label + 1} of segmentation run #{run.pk}: "
             f"{cluster.description}.",
             {"algorithm": Cluster.KMEANS, "label": cluster.label, "run": run.pk},
+            reactivate=True,
         )
         people = _people(Profile.objects.filter(cluster=cluster))
         membership.sync_members(segment, people, now=now)
@@ -464,6 +471,7 @@ def sync_generated_segments(run: SegmentationRun, settings: dict[str, Any]) -> d
         f"People whose predicted chance of an order within "
         f"{settings['propensity_horizon_days']} days is at least {threshold:g}.",
         {"min_propensity": threshold},
+        reactivate=False,
     )
     people = _people(Profile.objects.filter(propensity__gte=threshold))
     membership.sync_members(segment, people, now=now)

@@ -150,6 +150,20 @@ def test_cluster_segments_of_labels_gone_are_emptied_and_deactivated(small_store
     assert not SegmentMembership.objects.filter(segment=stale, exited_at__isnull=True).exists()
 
 
+def test_a_segment_switched_off_stays_off(small_store) -> None:
+    run_pipeline(new_run())
+    Segment.objects.filter(slug=rfm_slug("Lost")).update(is_active=False)
+    run_pipeline(new_run())
+    assert not Segment.objects.get(slug=rfm_slug("Lost")).is_active
+    assert Segment.objects.get(slug=rfm_slug("Champions")).is_active
+
+
+def test_events_of_no_one_are_ignored(small_store) -> None:
+    Event.objects.create(name="page_view", path="/", visitor=None, user=None)
+    run = run_pipeline(new_run())
+    assert run.status == SegmentationRun.DONE, run.error
+
+
 def test_people_gone_lose_their_profile(small_store) -> None:
     run_pipeline(new_run())
     visitor_profile = Profile.objects.filter(visitor__isnull=False).first()

@@ -8,7 +8,8 @@ an error marks it ``failed`` with the message. Every random draw is seeded with
 ``SEGMENTATION_RANDOM_STATE``, so the same data give the same clusters and scores.
 
 The models are computed in memory first and every profile is then written once (one bulk upsert),
-so a run that fails half-way leaves the previous profiles and segments as they were.
+so a run that fails before the ``profiles`` step leaves the previous profiles and segments as
+they were.
 """
 
 from __future__ import annotations
@@ -189,8 +190,8 @@ def _run(
 
     tracker.begin("cleaning")
     # The clusters are found in their own features, imputed from each other only; the
-    # descriptions compare every feature.
-    # Columns without a single value (no tracking, say) tell nothing apart and are left out.
+    # descriptions compare every feature. Columns without a single value (no tracking, say)
+    # tell nothing apart and are left out.
     present = set(table.columns[table.notna().any()])
     clustered = clean_features(table, tuple(c for c in CLUSTER_FEATURES if c in present), settings)
     described = clean_features(table, tuple(c for c in NUMERIC_FEATURES if c in present), settings)

@@ -19,11 +19,13 @@ import uuid
 from typing import Any
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
@@ -49,6 +51,16 @@ class DjangoUserAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
         user = getattr(request._request, "user", None)
         return (user, None) if user is not None and user.is_authenticated else None
+
+
+class DjangoUserAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI description of :class:`DjangoUserAuthentication`: Django's session cookie."""
+
+    target_class = "personalization.api.recommendations.DjangoUserAuthentication"
+    name = "sessionCookieWithoutCsrf"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
 class RecommendedProductSerializer(serializers.Serializer):

@@ -5,7 +5,8 @@ Sets everything up and tears it down again (always, even on failure or Ctrl-C):
 1. (re)creates the benchmark database (``--database-url``, default ``p13n_bench``) and migrates it;
 2. starts gunicorn (``demo_shop.wsgi``, DEBUG off, ``benchmarks.bench_settings``: the demo's
    settings with raised ingest rate limits and Redis keys of the benchmark's own) and a Celery
-   worker with an embedded beat that runs ``personalization.flush_events``, as in production;
+   worker (``--celery-concurrency`` processes, which flush different shards of the buffer at
+   once) with an embedded beat that runs ``personalization.flush_events``, as in production;
 3. gets a token per simulated visitor from ``GET /personalization/api/token/`` with a consent
    cookie, builds the batches (realistic events: page and product views, clicks, cart, dwell,
    scroll, search; UUID event ids, client timestamps, URLs with UTM parameters), posts a warm-up,
@@ -20,6 +21,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/ingest.py              # 200,000 events, batches of 500
     .venv/bin/python benchmarks/ingest.py --events 50000 --workers 2 --concurrency 4
+    .venv/bin/python benchmarks/ingest.py --no-live-segments   # no segment evaluation in flushes
 """
 
 from __future__ import annotations

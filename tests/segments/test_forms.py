@@ -77,3 +77,29 @@ def test_the_rule_is_shown_indented() -> None:
     html = str(SegmentForm(instance=segment)["rule"])
     # Indented by two, whatever order the database keeps the keys in.
     assert "\n  &quot;events&quot;: {\n    &quot;" in html
+
+
+def test_the_admin_shows_each_rule_error_in_the_rules_error_list(client) -> None:
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    rule = {"any": [{"attr": "sessions", "op": "=>", "value": 1}, {"session": {}}]}
+    response = client.post(
+        "/admin/personalization/segment/add/",
+        {
+            "name": "Broken",
+            "slug": "broken",
+            "kind": "rule",
+            "mode": "dynamic",
+            "rule": json.dumps(rule),
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["rule"]
+    assert errors[0].startswith('$.any[0].op: unknown operator "=>"')
+    assert errors[1] == "$.any[1].session: expected an object of attribute conditions"
+    page = response.content.decode()
+    assert '<ul class="errorlist' in page and "$.any[0].op: unknown operator" in page
+    assert not Segment.objects.filter(slug="broken").exists()

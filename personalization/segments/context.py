@@ -123,9 +123,10 @@ def _flush_pending() -> None:
     user_ids, visitor_ids = pending
     generation = _generation()
     keys = [_key(user_id, None, generation) for user_id in user_ids]
-    for chunk_start in range(0, len(visitor_ids), 5000):
-        chunk = list(visitor_ids)[chunk_start : chunk_start + 5000]
-        for vid, user_id in Visitor.objects.filter(pk__in=chunk).values_list("vid", "user_id"):
+    ids = list(visitor_ids)
+    for start in range(0, len(ids), 5000):
+        rows = Visitor.objects.filter(pk__in=ids[start : start + 5000])
+        for vid, user_id in rows.values_list("vid", "user_id"):
             keys.append(_key(None, vid, generation))
             if user_id is not None:
                 keys.append(_key(user_id, None, generation))

@@ -110,7 +110,7 @@ class SegmentAdmin(admin.ModelAdmin):
         "name",
         "slug",
         "kind",
-        "mode",
+        "mode_name",
         "members",
         "trend",
         "last_computed_at",
@@ -202,6 +202,11 @@ class SegmentAdmin(admin.ModelAdmin):
             since = timezone.localdate() - dt.timedelta(days=TREND_DAYS)
             rows = segment.sizes.filter(day__gte=since).order_by("day")
         return [row.size for row in rows]
+
+    @admin.display(description=_("mode"), ordering="mode")
+    def mode_name(self, segment: Segment) -> str:
+        # The choice labels explain the modes on the form; the list needs only their names.
+        return _("Dynamic") if segment.mode == Segment.DYNAMIC else _("Static")
 
     @admin.display(description=_("members"), ordering="member_count")
     def members(self, segment: Segment) -> SafeString:

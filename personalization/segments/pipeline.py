@@ -344,11 +344,19 @@ def fit_propensity(
     settings: dict[str, Any],
 ) -> PropensityModel:
     """Fit the model on past snapshots: the features as of each snapshot, labelled by whether the
-    person placed an order within the horizon after it; the latest snapshot is the test period."""
+    person placed an order within the horizon after it; the latest snapshot is the test period.
+    The snapshots are one horizon apart back from ``as_of``, or from the last order if that is
+    earlier."""
     horizon = settings["propensity_horizon_days"]
     orders = inputs.order_lines.loc[:, ["person", "timestamp"]]
+    # Labels need whole horizons of data: when the orders stop before as_of (a data set, a
+    # demo seeded weeks ago), the snapshots end at the last order, or every recent snapshot
+    # would be labelled "did not buy" for want of data.
+    end = pd.Timestamp(as_of)
+    if len(orders):
+        end = min(end, orders["timestamp"].max())
     frames, labels = [], []
-    for moment in snapshot_times(as_of, horizon, settings["propensity_snapshots"]):
+    for moment in snapshot_times(end.to_pydatetime(), horizon, settings["propensity_snapshots"]):
         features = feature_io.build(inputs, moment.to_pydatetime())
         if features.empty:
             continue

@@ -150,6 +150,16 @@ def test_cluster_segments_of_labels_gone_are_emptied_and_deactivated(small_store
     assert not SegmentMembership.objects.filter(segment=stale, exited_at__isnull=True).exists()
 
 
+def test_propensity_snapshots_end_at_the_last_order(small_store) -> None:
+    """Computed months after the orders stop, the model still learns from whole horizons."""
+    run = run_pipeline(new_run(as_of="2027-03-01T00:00:00+00:00"))
+    assert run.status == SegmentationRun.DONE, run.error
+    metrics = run.metrics["propensity"]["metrics"]
+    assert metrics["cutoff"] < "2026-11-01"
+    assert metrics["roc_auc"] is not None
+    assert 0 < metrics["positive_rate"] < 1
+
+
 def test_a_segment_switched_off_stays_off(small_store) -> None:
     run_pipeline(new_run())
     Segment.objects.filter(slug=rfm_slug("Lost")).update(is_active=False)

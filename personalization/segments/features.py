@@ -67,34 +67,62 @@ class FeatureInputs:
     attributes: pd.DataFrame
 
 
-def read_events(since: dt.datetime | None, until: dt.datetime) -> pd.DataFrame:
-    """Page views, product views and cart adds, plus the dwell events with their seconds."""
+def _chunks(rows: Iterable[tuple], size: int = _CHUNK) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def read_events(
+    since: dt.datetime | None, until: dt.datetime, product_ids: pd.Index | None = None
+) -> pd.DataFrame:
+    """Page views, product views and cart adds, plus the dwell events with their seconds.
+
+    Rows are turned into compact columns a chunk at a time (categorical names and products,
+    integer people), so millions of events never sit in memory as Python objects. With
+    ``product_ids`` (the catalogue), an event's product outside it is read as missing.
+    """
     # An event with neither a visitor nor a user belongs to no one's profile.
     base = Event.objects.filter(occurred_at__lte=until).filter(
         Q(user__isnull=False) | Q(visitor__isnull=False)
     )
     if since is not None:
         base = base.filter(occurred_at__gte=since)
+    name_type = pd.CategoricalDtype([*_EVENT_NAMES, names.DWELL])
+    product_type = pd.CategoricalDtype(product_ids) if product_ids is not None else None
     fields = ("user_id", "visitor__user_id", "visitor_id", "name", "occurred_at", "product_id")
+
+    def frame(batch: list[tuple], dwell: bool) -> pd.DataFrame:
+        users, linked, visitors, event_names, times, products, last = _columns(batch, 7)
+        return pd.DataFrame(
+            {
+                "person": _key_array(users, linked, visitors),
+                "name": pd.Categorical(event_names, dtype=name_type),
+                "timestamp": pd.to_datetime(times, utc=True),
+                "product_id": pd.Categorical.from_codes(
+                    product_type.categories.get_indexer(products), dtype=product_type
+                )
+                if product_type is not None
+                else products,
+                # Only cart adds need their session (sessions with a cart add).
+                "session_id": [None] * len(batch) if dwell else last,
+                "seconds": [_number(value) for value in last] if dwell else np.nan,
+            }
+        )
+
     main = base.filter(name__in=_EVENT_NAMES).values_list(*fields, "session_id")
-    users, linked, visitors, event_names, times, products, sessions = _columns(
-        main.iterator(chunk_size=_CHUNK), 7
-    )
     dwell = base.filter(name=names.DWELL).exclude(product_id="")
-    d_users, d_linked, d_visitors, _, d_times, d_products, d_seconds = _columns(
-        dwell.values_list(*fields, "properties__seconds").iterator(chunk_size=_CHUNK), 7
-    )
-    frame = pd.DataFrame(
-        {
-            "person": _key_array(users + d_users, linked + d_linked, visitors + d_visitors),
-            "name": event_names + [names.DWELL] * len(d_times),
-            "timestamp": pd.to_datetime(times + d_times, utc=True),
-            "product_id": products + d_products,
-            "session_id": sessions + [None] * len(d_times),
-            "seconds": [np.nan] * len(times) + [_number(value) for value in d_seconds],
-        }
-    )
-    return frame
+    dwell = dwell.values_list(*fields, "properties__seconds")
+    frames = [frame(batch, False) for batch in _chunks(main.iterator(chunk_size=_CHUNK))]
+    frames += [frame(batch, True) for batch in _chunks(dwell.iterator(chunk_size=_CHUNK))]
+    if not frames:
+        return frame([], False)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _number(value: object) -> float:
@@ -217,11 +245,12 @@ def read_inputs(
     and all orders, products and account attributes from the store adapter."""
     adapter = adapter or get_adapter()
     since = None if lookback_days is None else as_of - dt.timedelta(days=lookback_days)
+    products = read_products(adapter)
     return FeatureInputs(
-        events=read_events(since, as_of),
+        events=read_events(since, as_of, products.index),
         sessions=read_sessions(since, as_of),
         order_lines=read_order_lines(adapter, as_of),
-        products=read_products(adapter),
+        products=products,
         attributes=read_attributes(adapter),
     )
 

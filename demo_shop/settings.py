@@ -174,6 +174,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personalization.purge_consent_log",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Dynamic segments whose time windows ran out while their members were away (high intent).
+    "personalization-recheck-dynamic-segments": {
+        "task": "personalization.recheck_dynamic_segments",
+        "schedule": 5 * 60,
+    },
     # Rebuild the profiles, RFM segments, clusters, propensity scores and static segments.
     "personalization-build-segments": {
         "task": "personalization.build_segments",

@@ -189,3 +189,12 @@ def build_segments(run_id: int | None = None) -> dict[str, Any]:
             return {"run": run.pk, "status": run.status}
     run = run_pipeline(run)
     return {"run": run.pk, "status": run.status, "error": run.error.split("\n", 1)[0]}
+
+
+@shared_task(name="personalization.recheck_dynamic_segments")
+def recheck_dynamic_segments() -> dict[str, int]:
+    """Take people out of dynamic segments whose time windows ran out while they were away
+    (beat: every 5 minutes). Returns, per segment with a window, how many members left."""
+    from .segments.live import recheck_dynamic_members
+
+    return recheck_dynamic_members()

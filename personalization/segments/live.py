@@ -50,6 +50,7 @@ __all__ = [
     "evaluate_people",
     "evaluate_person",
     "product_attributes",
+    "recheck_dynamic_members",
     "refresh_static_rule_segments",
     "rule_segments",
 ]
@@ -524,6 +525,46 @@ def on_events_stored(sender: Any, people: Collection[tuple[Any, Any]], **kwargs:
     if not app_settings.SEGMENTS_LIVE_ON_INGEST:
         return
     evaluate_people({_person(user_id, visitor_id) for visitor_id, user_id in people})
+
+
+def _has_window(rule: Any) -> bool:
+    """Whether the rule counts events in a time window (so its answer changes as time passes)."""
+    if not isinstance(rule, Mapping):
+        return False
+    if "events" in rule:
+        return "within" in rule["events"]
+    children = [rule["not"]] if "not" in rule else rule.get("all") or rule.get("any") or []
+    return any(_has_window(child) for child in children)
+
+
+def recheck_dynamic_members(
+    *, now: dt.datetime | None = None, chunk_size: int = 1000
+) -> dict[str, int]:
+    """Re-evaluate the current members of the dynamic segments whose rules have time windows.
+
+    Dynamic segments are evaluated when a person's events arrive; a window that runs out while
+    they are away (two dear items put in the cart more than 30 minutes ago) would otherwise keep
+    them in until their next event. Run periodically (the ``recheck_dynamic_segments`` task).
+    Returns, per such segment, how many members left.
+    """
+    segments = [s for s in rule_segments(Segment.DYNAMIC) if _has_window(s.segment.rule)]
+    if not segments:
+        return {}
+    now = now or timezone.now()
+    slugs = {segment.pk: segment.slug for segment in segments}
+    memberships: dict[Person, set[str]] = defaultdict(set)
+    rows = SegmentMembership.objects.filter(
+        segment_id__in=list(slugs), exited_at__isnull=True
+    ).values_list("segment_id", "user_id", "visitor_id")
+    for segment_id, user_id, visitor_id in rows.iterator(chunk_size=5000):
+        memberships[_person(user_id, visitor_id)].add(slugs[segment_id])
+    left = dict.fromkeys(slugs.values(), 0)
+    people = list(memberships)
+    for chunk in _chunks(people, chunk_size):
+        for person, inside in evaluate_people(chunk, now=now).items():
+            for slug in memberships[person] - inside:
+                left[slug] += 1
+    return left
 
 
 # Static segments ------------------------------------------------------------------------------

@@ -365,3 +365,31 @@ def test_dynamic_evaluation_reads_only_the_events_its_rules_count(products, capt
     # The page view still counts for the session: one session, a new visitor.
     assert live.evaluate_person(person) >= {"new-visitors"}
     assert live.context_for(person).session["events"] == 3
+
+
+def test_members_whose_window_ran_out_are_rechecked(products, capture) -> None:
+    from personalization.tasks import recheck_dynamic_segments
+
+    intent, browser = new_visitor_id(), new_visitor_id()
+    session = new_session()
+    capture(
+        [
+            event("add_to_cart", intent, session, product_id=products["dearest"]),
+            event("add_to_cart", intent, session, product_id=products["second"]),
+        ]
+        + [
+            event("product_view", browser, new_session(), product_id=products["cheap"])
+            for _ in range(10)
+        ]
+    )
+    assert "high-intent-shoppers" in segment_slugs(visitor_person(intent))
+    assert "window-shoppers" in segment_slugs(visitor_person(browser))
+    # Nothing happens for 40 minutes.
+    later = timezone.now() + dt.timedelta(minutes=40)
+    assert live.recheck_dynamic_members(now=later) == {
+        "high-intent-shoppers": 1,
+        "window-shoppers": 0,
+    }
+    assert "high-intent-shoppers" not in segment_slugs(visitor_person(intent))
+    assert "window-shoppers" in segment_slugs(visitor_person(browser))
+    assert recheck_dynamic_segments() == {"high-intent-shoppers": 0, "window-shoppers": 0}

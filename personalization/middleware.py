@@ -36,6 +36,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from . import consent
 from .conf import app_settings
+from .recommendations.serving import remember_product_view
 from .tracking.collect import enqueue
 from .tracking.context import PersonalizationContext
 from .tracking.events import make_event
@@ -97,6 +98,8 @@ def record_view(request: HttpRequest) -> None:
         ua=request.META.get("HTTP_USER_AGENT", ""),
     )
     enqueue([event])
+    if product_id:  # every tracked product page counts for recently_viewed, widget or not
+        remember_product_view(request)
 
 
 def _record_view_safely(request: HttpRequest) -> None:

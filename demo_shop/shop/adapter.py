@@ -7,7 +7,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
@@ -22,6 +25,49 @@ from personalization.adapters import (
 from .models import Cart, CartItem, CustomerProfile, Order, Product, Review, WishlistItem
 
 ORDER_CHUNK = 2000
+#: Seconds a cart's product ids stay cached. Every change forgets them (and again once its
+#: transaction commits); the limit bounds what a read racing a change could leave behind.
+CART_PRODUCTS_TTL = 10 * 60
+
+
+def cart_products_cache_key(*, user_id: Any = None, session_key: str = "") -> str:
+    """Where ``cart_product_ids`` keeps the cart of a user, or else of an anonymous session."""
+    if user_id is not None:
+        return f"shop:cart-products:u:{user_id}"
+    return f"shop:cart-products:s:{session_key}"
+
+
+def _forget_cart_products(user_id: Any, session_key: str) -> None:
+    keys = [cart_products_cache_key(session_key=session_key)] if session_key else []
+    if user_id is not None:
+        keys.append(cart_products_cache_key(user_id=user_id))
+    if keys:
+        cache.delete_many(keys)
+
+
+def forget_cart_products(user_id: Any, session_key: str) -> None:
+    """Forget the cached products of the carts of ``user_id`` and ``session_key``: now, and
+    once the transaction commits (a concurrent read may have cached the old rows meanwhile)."""
+    _forget_cart_products(user_id, session_key)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _forget_cart_products(user_id, session_key))
+
+
+@receiver(post_save, sender=Cart, dispatch_uid="shop_cart_products_cart_saved")
+@receiver(post_delete, sender=Cart, dispatch_uid="shop_cart_products_cart_deleted")
+def _cart_changed(sender: type, instance: Cart, **kwargs: Any) -> None:
+    forget_cart_products(instance.user_id, instance.session_key)
+
+
+@receiver(post_save, sender=CartItem, dispatch_uid="shop_cart_products_item_saved")
+@receiver(post_delete, sender=CartItem, dispatch_uid="shop_cart_products_item_deleted")
+def _cart_item_changed(sender: type, instance: CartItem, **kwargs: Any) -> None:
+    if CartItem.cart.is_cached(instance):
+        forget_cart_products(instance.cart.user_id, instance.cart.session_key)
+        return
+    owner = Cart.objects.filter(pk=instance.cart_id).values_list("user_id", "session_key")
+    for user_id, session_key in owner:
+        forget_cart_products(user_id, session_key)
 
 
 def product_data(product: Product) -> ProductData:
@@ -82,17 +128,24 @@ class ShopAdapter(StoreAdapter):
         """The products in the open cart that ``services.get_cart`` would pick (the newest open
         cart of the user, or of the session for an anonymous visitor).
 
-        Asked on every page with recommendations, so it is one hand-written query: building the
-        same query with the ORM costs several times more than running it.
+        Asked on every page with recommendations, so the answer is cached per user or session
+        until the cart changes (the receivers below forget it), and the query on a miss is
+        hand-written: building the same query with the ORM costs several times more than
+        running it.
         """
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             owner, value = "c.user_id = %s", user.pk
+            key = cart_products_cache_key(user_id=user.pk)
         else:
             value = getattr(getattr(request, "session", None), "session_key", None)
             if not value:
                 return []
             owner = "c.user_id IS NULL AND c.session_key = %s"
+            key = cart_products_cache_key(session_key=value)
+        cached = cache.get(key)
+        if cached is not None:
+            return list(cached)
         sql = (
             f"SELECT i.product_id FROM {CartItem._meta.db_table} i WHERE i.cart_id = "
             f"(SELECT c.id FROM {Cart._meta.db_table} c WHERE c.status = %s AND {owner} "
@@ -100,7 +153,11 @@ class ShopAdapter(StoreAdapter):
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [Cart.OPEN, value])
-            return [str(row[0]) for row in cursor.fetchall()]
+            found = [str(row[0]) for row in cursor.fetchall()]
+        # Inside a transaction the rows may be uncommitted (and rolled back): not for others.
+        if not connection.in_atomic_block:
+            cache.set(key, found, CART_PRODUCTS_TTL)
+        return found
 
     def export_customer(self, customer_id: str) -> dict[str, Any]:
         """The customer's profile, orders, wishlist and reviews, for "Download my data"."""

@@ -9,4 +9,5 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the module connects its receivers (cart adoption at log-in, cache clearing).
-        from . import signals  # noqa: F401
+        # The adapter's receivers forget a cart's cached products when the cart changes.
+        from . import adapter, signals  # noqa: F401

@@ -20,6 +20,7 @@ and is served without consent, with the non-personal rules only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -30,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.cache import cache
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from ..adapters import ProductData, get_adapter
 from ..conf import app_settings
@@ -243,17 +245,33 @@ def clamp_limit(limit: Any) -> int:
     return max(1, min(value, int(app_settings.RECOMMENDATION_MAX_LIMIT)))
 
 
+_REC_SLOT = "00000000-0000-4000-8000-000000000000"
 _PRODUCT_SLOT = "0product0"
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, kwargs: tuple[tuple[str, str], ...], prefix: str, urlconf: Any) -> str:
+    # Keyed by the script prefix and the URLconf (which differ per request or per test), so
+    # that the cached path is the one reverse() would give.
+    return reverse(name, urlconf=urlconf, kwargs=dict(kwargs))
+
+
+def cached_reverse(name: str, **kwargs: str) -> str:
+    """``reverse(name, kwargs=kwargs)``, computed once per process, script prefix and URLconf:
+    the recommendation URLs are asked for by every widget and have few distinct values."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return _reversed(name, tuple(sorted(kwargs.items())), get_script_prefix(), urlconf)
 
 
 def click_url_maker(rec_id: str) -> Any:
     """``product_id -> link`` for the items of one list: the click redirect, which records the
-    click and leads to the product. The URL is reversed once per list, not once per item."""
-    template = reverse(
-        "personalization:recommendation-click",
-        kwargs={"rec_id": rec_id, "product_id": _PRODUCT_SLOT},
+    click and leads to the product. The URL is reversed once per process with placeholders,
+    which each list and item fill in."""
+    template = cached_reverse(
+        "personalization:recommendation-click", rec_id=_REC_SLOT, product_id=_PRODUCT_SLOT
     )
     head, _, tail = template.rpartition(_PRODUCT_SLOT)
+    head = head.replace(_REC_SLOT, rec_id)
     return lambda product_id: head + quote(str(product_id), safe="") + tail
 
 
@@ -288,6 +306,17 @@ def request_state(request: Any) -> _RequestState:
         _remember_view(state, viewed)
     setattr(request, _REQUEST_ATTR, state)
     return state
+
+
+def remember_product_view(request: Any) -> None:
+    """Remember this request's product view for ``recently_viewed`` and the session blend.
+
+    The tracking middleware calls it on every tracked product page, so that a view counts on
+    pages without a recommendation widget too. Making the request's state remembers the page's
+    product (with the ``personalization`` consent); a page whose widgets made the state already
+    has, so the view is remembered once.
+    """
+    request_state(request)
 
 
 def _recent_key(state: _RequestState) -> str | None:

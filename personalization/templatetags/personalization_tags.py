@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,6 +11,9 @@ from django import template
 from django.template.base import FilterExpression, token_kwargs
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -145,6 +149,7 @@ class RecommendationNode(template.Node):
         self.options = options
         self.target = target
         self._widgets: dict[str, Any] = {}
+        self._item_template: Any = None
 
     def render(self, context: template.Context) -> str:
         from ..recommendations import serving
@@ -167,18 +172,41 @@ class RecommendationNode(template.Node):
             return ""
         if not rec:
             return ""
-        widget = self._widget(context.template.engine, options.get("template") or "")
+        engine = context.template.engine
+        widget = self._widget(engine, options.get("template") or "")
         values = {
             "rec": rec,
             "items": [item.as_dict() for item in rec.items],
             "personal": rec.personal,
             "title": options.get("title") or RECOMMENDATION_TITLES[self.source],
-            "feedback_url": reverse("personalization:api-recommendations-feedback")
+            "feedback_url": serving.cached_reverse("personalization:api-recommendations-feedback")
             if rec.personal
             else "",
+            # A callable, which the template engine calls only if the widget uses it.
+            "items_html": lambda: self._items_html(engine, rec),
         }
         with context.push(values):
             return widget.render(context)
+
+    def _items_html(self, engine: Any, rec: Any) -> SafeString:
+        """The items' markup (``item.html``): each product's from this process's fragments,
+        with the list's click link put in its place."""
+        if engine.debug or self._item_template is None:
+            self._item_template = engine.get_template(RECOMMENDATION_ITEM_TEMPLATE)
+        item_template = self._item_template
+        key_head = (item_template.origin.name, get_language(), rec.personal)
+        parts = []
+        for item in rec.items:
+            product = item.product
+            key = (*key_head, product.id)
+            cached = None if engine.debug else _item_fragments.get(key)
+            if cached is None or not (cached[0] is product or cached[0] == product):
+                cached = (product, *_render_item(item_template, item, rec.personal))
+                if not engine.debug:
+                    _item_fragments.put(key, cached)
+            parts += (cached[1], escape(item.url), cached[2])
+        # Safe: the template engine's escaped output around escaped links.
+        return mark_safe("".join(parts))
 
     def _widget(self, engine: Any, override: str) -> Any:
         """The widget's template: ``override``, else the source's own, else the default.
@@ -198,6 +226,50 @@ class RecommendationNode(template.Node):
 
 
 RECOMMENDATION_TEMPLATE = "personalization/recommendations/widget.html"
+RECOMMENDATION_ITEM_TEMPLATE = "personalization/recommendations/item.html"
+# Stands for the click link while an item is rendered; random, so that no product text can
+# contain it.
+_URL_SLOT = f"p13n-url-{secrets.token_hex(8)}"
+
+
+class _Fragments:
+    """Rendered item markup kept in this process: ``key -> (product data, before, after)``.
+
+    An item's markup depends only on the product's data, the language and whether feedback is
+    offered; rendering 8 items through the template engine is most of a warm widget's cost.
+    """
+
+    #: Entries kept at most; the fragments start afresh when they are full.
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, str, str] | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple[Any, ...], value: tuple[Any, str, str]) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {}
+        self._entries[key] = value
+
+    def clear(self) -> None:
+        self._entries = {}
+
+
+_item_fragments = _Fragments()
+
+
+def _render_item(item_template: Any, item: Any, personal: bool) -> tuple[str, str]:
+    """An item's markup, split around its click link."""
+    values = item.as_dict()
+    values.update(url=_URL_SLOT, score=None, position=None)
+    context = template.Context(
+        {"item": values, "personal": personal}, autoescape=item_template.engine.autoescape
+    )
+    html = item_template.render(context)
+    before, _, after = html.partition(_URL_SLOT)
+    return before, after
 
 
 def _recommendation_tag(source: str, takes_product: bool) -> Any:

@@ -2,7 +2,7 @@
 :func:`personalization.segmentation.features.build_features`.
 
 People are keyed by one integer: a user's primary key, or the negated primary key of an anonymous
-visitor (:func:`person_key`). Events and sessions of a visitor linked to a user count for the
+visitor. Events and sessions of a visitor linked to a user count for the
 user, so a customer who logs in has one profile. Everything is read in chunks with
 ``values_list`` (no model instances), and the store only through the adapter.
 """
@@ -23,7 +23,6 @@ from ..adapters import StoreAdapter, get_adapter
 from ..models import Event, Session
 from ..segmentation import features as core
 from ..tracking import names
-from .membership import Person
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +31,10 @@ _CHUNK = 20_000
 _EVENT_NAMES = (names.PAGE_VIEW, names.PRODUCT_VIEW, names.ADD_TO_CART)
 
 
-def person_key(user_id: int | None, visitor_id: int | None) -> int:
-    """The integer key of a person: the user's pk, else minus the visitor's pk."""
-    return int(user_id) if user_id is not None else -int(visitor_id)
-
-
-def person_of(key: int) -> Person:
-    """The membership service's person of a :func:`person_key`."""
-    return ("user", int(key)) if key > 0 else ("visitor", -int(key))
-
-
 def _key_array(user_ids: list, linked_user_ids: list, visitor_ids: list) -> np.ndarray:
-    users = pd.Series(user_ids, dtype="Float64").fillna(pd.Series(linked_user_ids, dtype="Float64"))
-    visitors = -pd.Series(visitor_ids, dtype="Float64")
+    """The person keys: the event's user, else its visitor's user, else minus the visitor."""
+    users = pd.Series(user_ids, dtype="Int64").fillna(pd.Series(linked_user_ids, dtype="Int64"))
+    visitors = -pd.Series(visitor_ids, dtype="Int64")
     return users.fillna(visitors).astype("int64").to_numpy()
 
 
@@ -268,12 +258,6 @@ def existing_people(keys: Iterable[int]) -> set[int]:
             )
         )
     return found | {key for key in keys if key < 0}
-
-
-def iter_people(table: pd.DataFrame) -> Iterator[Person]:
-    """The persons of a feature table's index."""
-    for key in table.index:
-        yield person_of(int(key))
 
 
 def build(inputs: FeatureInputs, as_of: dt.datetime) -> pd.DataFrame:

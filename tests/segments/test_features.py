@@ -20,13 +20,6 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
-def test_person_keys() -> None:
-    assert feature_io.person_key(12, 5) == 12
-    assert feature_io.person_key(None, 5) == -5
-    assert feature_io.person_of(12) == ("user", 12)
-    assert feature_io.person_of(-5) == ("visitor", 5)
-
-
 def test_on_sale_comes_from_the_was_price() -> None:
     assert ProductData(
         id="1", title="a", price=Decimal("8"), compare_at_price=Decimal("10")

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 
 from personalization.adapters import (
     CustomerData,
@@ -25,6 +25,7 @@ from personalization.adapters import (
 from .models import Cart, CartItem, CustomerProfile, Order, Product, Review, WishlistItem
 
 ORDER_CHUNK = 2000
+_SLUG_SLOT = "0slug0"
 #: Seconds a cart's product ids stay cached. Every change forgets them (and again once its
 #: transaction commits); the limit bounds what a read racing a change could leave behind.
 CART_PRODUCTS_TTL = 10 * 60
@@ -70,7 +71,9 @@ def _cart_item_changed(sender: type, instance: CartItem, **kwargs: Any) -> None:
         forget_cart_products(user_id, session_key)
 
 
-def product_data(product: Product) -> ProductData:
+def product_data(product: Product, urls: tuple[str, str] | None = None) -> ProductData:
+    """The product as the app sees it; ``urls`` (page, first image) when already known."""
+    url, image_url = urls or (product.get_absolute_url(), product.image_url(1))
     return ProductData(
         id=str(product.pk),
         title=product.name,
@@ -81,8 +84,8 @@ def product_data(product: Product) -> ProductData:
         tags=tuple(product.tag_list),
         in_stock=product.in_stock,
         published=product.is_published,
-        url=product.get_absolute_url(),
-        image_url=product.image_url(1),
+        url=url,
+        image_url=image_url,
         compare_at_price=product.compare_at_price,
     )
 
@@ -98,7 +101,16 @@ class ShopAdapter(StoreAdapter):
     def get_products(self, product_ids: Iterable[str]) -> dict[str, ProductData]:
         ids = [int(i) for i in product_ids if str(i).isdigit()]
         products = Product.objects.select_related("category").filter(pk__in=ids)
-        return {str(p.pk): product_data(p) for p in products}
+        # Two reverse() calls per batch instead of two per product (slugs need no quoting): a
+        # recommendation list that missed the cache asks for 24 products at once.
+        page = reverse("shop:product", args=[_SLUG_SLOT])
+        image = reverse("shop:product_image", args=[_SLUG_SLOT, 1])
+        return {
+            str(p.pk): product_data(
+                p, (page.replace(_SLUG_SLOT, p.slug, 1), image.replace(_SLUG_SLOT, p.slug, 1))
+            )
+            for p in products
+        }
 
     def iter_products(self) -> Iterator[ProductData]:
         for product in Product.objects.select_related("category").order_by("pk").iterator(2000):

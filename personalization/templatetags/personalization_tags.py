@@ -192,19 +192,24 @@ class RecommendationNode(template.Node):
         """The items' markup (``item.html``): each product's from this process's fragments,
         with the list's click link put in its place."""
         if engine.debug or self._item_template is None:
+            # In debug mode the loader hands out a new template after an edit, which then
+            # replaces the fragments rendered from the old one.
             self._item_template = engine.get_template(RECOMMENDATION_ITEM_TEMPLATE)
         item_template = self._item_template
-        key_head = (item_template.origin.name, get_language(), rec.personal)
+        key_head = (get_language(), rec.personal)
         parts = []
         for item in rec.items:
             product = item.product
             key = (*key_head, product.id)
-            cached = None if engine.debug else _item_fragments.get(key)
-            if cached is None or not (cached[0] is product or cached[0] == product):
-                cached = (product, *_render_item(item_template, item, rec.personal))
-                if not engine.debug:
-                    _item_fragments.put(key, cached)
-            parts += (cached[1], escape(item.url), cached[2])
+            cached = _item_fragments.get(key)
+            if (
+                cached is None
+                or cached[1] is not item_template
+                or not (cached[0] is product or cached[0] == product)
+            ):
+                cached = (product, item_template, *_render_item(item_template, item, rec.personal))
+                _item_fragments.put(key, cached)
+            parts += (cached[2], escape(item.url), cached[3])
         # Safe: the template engine's escaped output around escaped links.
         return mark_safe("".join(parts))
 
@@ -233,7 +238,8 @@ _URL_SLOT = f"p13n-url-{secrets.token_hex(8)}"
 
 
 class _Fragments:
-    """Rendered item markup kept in this process: ``key -> (product data, before, after)``.
+    """Rendered item markup kept in this process:
+    ``key -> (product data, template, markup before the link, after it)``.
 
     An item's markup depends only on the product's data, the language and whether feedback is
     offered; rendering 8 items through the template engine is most of a warm widget's cost.
@@ -243,12 +249,12 @@ class _Fragments:
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[Any, Any, str, str]] = {}
 
-    def get(self, key: tuple[Any, ...]) -> tuple[Any, str, str] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, Any, str, str] | None:
         return self._entries.get(key)
 
-    def put(self, key: tuple[Any, ...], value: tuple[Any, str, str]) -> None:
+    def put(self, key: tuple[Any, ...], value: tuple[Any, Any, str, str]) -> None:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries = {}
         self._entries[key] = value

@@ -219,3 +219,13 @@ def test_a_product_page_without_widget_counts_for_recently_viewed(
         assert not serving.recommend(request, "recently_viewed")
     finally:
         cache.delete_many([product_path_cache_key(f"/products/{pid}/") for pid in shop])
+
+
+@pytest.mark.django_db
+def test_demo_products_in_a_batch_have_their_own_urls() -> None:
+    products = [make_product("Mug"), make_product("Blue pot")]
+    found = ShopAdapter().get_products([str(p.pk) for p in products])
+    for product in products:
+        data = found[str(product.pk)]
+        assert (data.url, data.image_url) == (product.get_absolute_url(), product.image_url(1))
+        assert data == ShopAdapter().get_product(str(product.pk))

@@ -166,6 +166,9 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENT_CACHE_TIMEOUT": 300,
     # Seconds a process keeps the catalogue's product attributes (price percentile, on sale).
     "SEGMENT_PRODUCT_CACHE_SECONDS": 600,
+    # Seconds a visitor's cached rule state (recent events, sessions, profile, memberships) is
+    # trusted before the flush reads it from the database again (0: always read it).
+    "SEGMENT_LIVE_STATE_SECONDS": 3600,
     # Lowest score (0–1) of a customer merge suggestion.
     "DEDUP_THRESHOLD": 0.85,
     # --- segmentation pipeline (docs/segments.md, "The pipeline") ------------------------------

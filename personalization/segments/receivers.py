@@ -13,13 +13,13 @@ from django.dispatch import receiver
 from ..models.segments import Segment
 from ..models.tracking import Event, IdentityMerge
 from ..tracking.signals import events_stored
-from . import context, live
+from . import context, incremental, live
 from . import privacy as _privacy  # noqa: F401  (registers the export sections and erasure)
 from .people import move_person
 from .signals import segment_entered, segment_exited
 
 events_stored.connect(
-    live.on_events_stored, sender=Event, dispatch_uid="personalization.segments.live"
+    incremental.on_events_stored, sender=Event, dispatch_uid="personalization.segments.live"
 )
 
 

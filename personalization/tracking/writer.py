@@ -300,6 +300,19 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
             people=frozenset(
                 (visitors[row.vid].pk if row.vid is not None else None, row.user_id) for row in rows
             ),
+            # What the incremental dynamic segments need of each stored event (signals.py).
+            events=[
+                (
+                    visitors[row.vid].pk if row.vid is not None else None,
+                    row.user_id,
+                    row.name,
+                    row.occurred_at.timestamp(),
+                    row.product_id,
+                    row.session_id,
+                    row.properties,
+                )
+                for row in rows
+            ],
         ),
         robust=True,
     )

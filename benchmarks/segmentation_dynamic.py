@@ -12,13 +12,17 @@ Two figures (issue 5's target: under 2 ms per event for the rule evaluation):
   connected and disconnected, alternating, on top of a history of recent events per visitor:
   microseconds per event of this process's CPU time and of wall time (which adds the waits for
   the database and, on a busy machine, for other processes), with and without the receiver, and
-  the receiver's own share (``evaluate_people``, its queries included).
+  the receiver's own share (its queries included): by default the incremental receiver of
+  ``segments/incremental.py`` (``evaluate_batch``: cached per-visitor rule states, the batch's
+  events appended), with ``--receiver full`` the full re-evaluation of ``live.evaluate_people``
+  (every person's recent history read again for each batch).
 
 Called alone it sets Django up with the benchmark settings and a fresh SQLite file (or
 ``DATABASE_URL``'s database, whose tables must exist: ``manage.py migrate`` first)::
 
     .venv/bin/python benchmarks/segmentation_dynamic.py
     .venv/bin/python benchmarks/segmentation_dynamic.py --visitors 2000 --history 60 --batches 20
+    .venv/bin/python benchmarks/segmentation_dynamic.py --receiver full
 
 ``benchmarks/segmentation.py`` calls :func:`run` and prints the same dictionary.
 """
@@ -143,16 +147,20 @@ def run(
     batch_size: int = 500,
     active: int = 100,
     seed: int = 7,
+    receiver: str = "incremental",
 ) -> dict[str, Any]:
     """Measure the dynamic segments (see the module docstring); returns the figures."""
     _setup_django()
     from django.db import connection
 
     from personalization.models.tracking import Event, new_visitor_id
-    from personalization.segments import live
+    from personalization.segments import incremental, live
     from personalization.tracking.signals import events_stored
     from personalization.tracking.writer import write_events
 
+    if receiver not in ("incremental", "full"):
+        raise ValueError(f"receiver must be 'incremental' or 'full', not {receiver!r}")
+    on_stored = incremental.on_events_stored if receiver == "incremental" else live.on_events_stored
     rng = random.Random(seed)
     product_ids = _catalogue(products, rng)
     live._forget_products(setting="PERSONALIZATION")
@@ -173,7 +181,7 @@ def run(
         # A worker holds no such history in memory: every full garbage collection would scan it.
         del past
     finally:
-        events_stored.connect(live.on_events_stored, sender=Event, dispatch_uid=RECEIVER)
+        events_stored.connect(on_stored, sender=Event, dispatch_uid=RECEIVER)
     # Fresh planner statistics, as autovacuum keeps them on a live site.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -212,7 +220,10 @@ def run(
     # CPU time is this process's alone.
     active_vids = rng.sample(vids, min(active, visitors))
     spent = {"wall": 0.0, "cpu": 0.0}
-    original = live.evaluate_people
+    owner, attribute = (
+        (incremental, "evaluate_batch") if receiver == "incremental" else (live, "evaluate_people")
+    )
+    original = getattr(owner, attribute)
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -222,7 +233,7 @@ def run(
             spent["wall"] += time.perf_counter() - wall
             spent["cpu"] += time.process_time() - cpu
 
-    live.evaluate_people = timed
+    setattr(owner, attribute, timed)
     flush: dict[tuple[str, str], list[float]] = {
         (mode, clock): [] for mode in ("off", "on") for clock in ("wall", "cpu")
     }
@@ -246,14 +257,15 @@ def run(
                     evaluate["wall"].append(spent["wall"] / batch_size)
                     evaluate["cpu"].append(spent["cpu"] / batch_size)
             finally:
-                events_stored.connect(live.on_events_stored, sender=Event, dispatch_uid=RECEIVER)
+                events_stored.connect(on_stored, sender=Event, dispatch_uid=RECEIVER)
     finally:
-        live.evaluate_people = original
+        setattr(owner, attribute, original)
 
     def us(values: list[float]) -> float:
         return round(statistics.median(values) * 1e6, 1)
 
     return {
+        "receiver": receiver,
         "visitors": visitors,
         "history_events_per_visitor": history,
         "events_per_context": round(events_per_context, 1),
@@ -289,6 +301,13 @@ def main() -> None:
         "--active", type=int, default=100, help="visitors whose events make up the batches"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--receiver",
+        choices=("incremental", "full"),
+        default="incremental",
+        help="the events_stored receiver measured: the incremental one (the app's) or the full "
+        "re-evaluation",
+    )
     args = parser.parse_args()
     figures = run(
         visitors=args.visitors,
@@ -298,6 +317,7 @@ def main() -> None:
         batch_size=args.batch_size,
         active=args.active,
         seed=args.seed,
+        receiver=args.receiver,
     )
     width = max(map(len, figures))
     for name, value in figures.items():

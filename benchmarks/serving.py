@@ -16,14 +16,17 @@ query of the demo adapter, "not interested", purchases), in two states:
 * **miss**: the person's (or product's) precomputed list was evicted, and so was the product data
   (``RECOMMENDATION_PRODUCT_CACHE_SECONDS`` 0): the list comes from the loaded model
   (``model.recommend`` / ``similar_items``) and the product data from the store adapter (one
-  query), and every render is a person never seen before (their purchases and feedback are read
-  from the database too).
+  query), every render is a person never seen before (their purchases and feedback are read
+  from the database too), and the widget renders every item's markup afresh (the process's item
+  fragments are cleared before each render).
 
 Prints p50, p90, p99 and mean per case, of the wall-clock time and of the rendering thread's CPU
 time (which other processes on a busy machine do not inflate), and the models' own time for the
 same misses. Targets: warm p99 ≤ 1 ms, miss p99 ≤ 20 ms. The settings
 are the demo's embedded mode (local-memory cache, in-process buffers; impressions are recorded and
-written by the flusher thread, as in production). Run from the repository root::
+written by the flusher thread, as in production) with DEBUG off unless ``DEBUG=1`` is in the
+environment (the demo's default, debug mode, turns off the template engine's caches). Run from
+the repository root::
 
     .venv/bin/python benchmarks/serving.py
     .venv/bin/python benchmarks/serving.py --items 10000 --interactions 300000 --iterations 3000
@@ -32,8 +35,10 @@ written by the flusher thread, as in production). Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -60,7 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--misses", type=int, default=1000, help="timed renders per miss case")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--profile", action="store_true", help="print a cProfile of the warm for_you renders"
+        "--profile", action="store_true", help="print a cProfile of warm and missed for_you renders"
     )
     return parser.parse_args()
 
@@ -107,6 +112,7 @@ def main() -> None:
     from personalization.recommendations import interactions as sources
     from personalization.recommendations import store, training
     from personalization.recsys.interactions import build_interactions
+    from personalization.templatetags.personalization_tags import _item_fragments as item_fragments
     from personalization.tracking.context import PersonalizationContext
 
     call_command("migrate", verbosity=0)
@@ -178,12 +184,28 @@ def main() -> None:
     product_ids = sorted({str(i) for i in data["item_id"].unique()}, key=int)
 
     cpu: dict[str, list[float]] = {}
+    # Garbage collector passes during the renders: the benchmark's heap (events, models, the
+    # trained lists in the local-memory cache) makes a full pass cost milliseconds, which lands
+    # on whichever render allocates at the wrong moment.
+    gc_pauses: dict[str, list[float]] = {}
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.setdefault(current[0], []).append(time.perf_counter() - gc_started[0])
+
+    current = ["warm-up"]
+    gc.callbacks.append(on_gc)
 
     def timed(name: str, template: Template, context: dict[str, Any]) -> float:
+        current[0] = name
         started, started_cpu = time.perf_counter(), time.thread_time()
         html = template.render(Context(context))
         elapsed = time.perf_counter() - started
         cpu.setdefault(name, []).append(time.thread_time() - started_cpu)
+        current[0] = "outside the renders"
         assert "data-p13n-rec" in html
         return elapsed
 
@@ -205,9 +227,6 @@ def main() -> None:
     gc.collect()
     results = {}
     if args.profile:
-        import cProfile
-        import pstats
-
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(500):
@@ -225,10 +244,14 @@ def main() -> None:
     # Misses: people and products never rendered, their lists evicted, no product data cache.
     default_version = store.active_version("default")
     similar_version = store.active_version("similar")
+    profiled = 200 if args.profile else 0
     cold_people = [
         users[pk]
-        for pk in rng.sample(sorted(set(person_ids) - {u.pk for u in warm_people}), args.misses)
+        for pk in rng.sample(
+            sorted(set(person_ids) - {u.pk for u in warm_people}), args.misses + profiled
+        )
     ]
+    cold_people, profiled_people = cold_people[: args.misses], cold_people[args.misses :]
     cold_products = [
         products[pid]
         for pid in rng.sample(
@@ -236,7 +259,10 @@ def main() -> None:
         )
     ]
     cache.delete_many(
-        [store.person_cache_key(default_version.pk, f"u:{u.pk}") for u in cold_people]
+        [
+            store.person_cache_key(default_version.pk, f"u:{u.pk}")
+            for u in cold_people + profiled_people
+        ]
     )
     cache.delete_many(
         [store.product_cache_key(similar_version.pk, str(p.pk)) for p in cold_products]
@@ -244,11 +270,26 @@ def main() -> None:
     store.load_model("default")
     store.load_model("similar")  # loaded once per process, before the first miss
     miss_settings = {**settings.PERSONALIZATION, "RECOMMENDATION_PRODUCT_CACHE_SECONDS": 0}
+
+    def cold(render: Any, *args: Any) -> float:
+        # Nor is the items' markup kept from earlier renders of the same products.
+        item_fragments.clear()
+        return render(*args)
+
     with override_settings(PERSONALIZATION=miss_settings):
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for user in profiled_people:
+                cold(render_for_you, user)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         gc.collect()
-        results["for_you, miss"] = [render_for_you(user, "for_you, miss") for user in cold_people]
+        results["for_you, miss"] = [
+            cold(render_for_you, user, "for_you, miss") for user in cold_people
+        ]
         results["similar, miss"] = [
-            render_similar(cold_people[i], product, "similar, miss")
+            cold(render_similar, cold_people[i], product, "similar, miss")
             for i, product in enumerate(cold_products)
         ]
 
@@ -275,6 +316,14 @@ def main() -> None:
     for name, samples in cpu.items():
         if name != "warm-up":
             print(f"  {name:19} n={len(samples):5}  {percentiles(samples)}")
+    print("garbage collector passes during the timed renders")
+    for name in cpu:
+        pauses = gc_pauses.get(name, [])
+        if name != "warm-up":
+            print(
+                f"  {name:19} {len(pauses):5} passes, {sum(pauses) * 1000:8.1f} ms in all, "
+                f"longest {max(pauses, default=0) * 1000:6.2f} ms"
+            )
     warm_p99 = max(sorted(s)[int(0.99 * len(s))] for n, s in results.items() if "warm" in n)
     miss_p99 = max(sorted(s)[int(0.99 * len(s))] for n, s in results.items() if "miss" in n)
     print()

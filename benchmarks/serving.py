@@ -8,8 +8,8 @@ of ``benchmarks/training.py``: people with planted tastes, Zipf-like popularity)
 * ``{% recommended_for_you %}`` for a logged-in shopper (``u:<n>``), and
 * ``{% similar_products product %}`` on a product page,
 
-each for a new request (so the per-request state is built every time: consent, person, cart
-query of the demo adapter, "not interested", purchases), in two states:
+each for a new request (so the per-request state is built every time: consent, person, the demo
+adapter's cart, "not interested", purchases), in two states:
 
 * **warm**: the precomputed lists, the product data and the person's caches are in the cache
   (every timed render repeats a person or product rendered during the warm-up);
@@ -66,6 +66,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of warm and missed for_you renders"
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() after the warm-up, as a server process may after loading its app",
     )
     return parser.parse_args()
 
@@ -225,6 +230,9 @@ def main() -> None:
     for product in warm_products:
         render_similar(viewer, product)
     gc.collect()
+    if args.gc_freeze:
+        # What is alive now (the app, the models, the cache) is left out of later passes.
+        gc.freeze()
     results = {}
     if args.profile:
         profiler = cProfile.Profile()

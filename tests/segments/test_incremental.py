@@ -308,3 +308,31 @@ def test_the_flush_uses_the_incremental_receiver(products, django_capture_on_com
     assert "bargain-hunters" in segment_slugs(person)
     assert cache.get(incremental._state_key(person[1])) is not None
     assert Segment.objects.filter(slug="bargain-hunters", mode=Segment.DYNAMIC).exists()
+
+
+def test_membership_changes_of_several_segments_keep_the_counts_and_send_signals(
+    products, stored
+) -> None:
+    changes, record = _no_changes()
+    segment_entered.connect(record)
+    segment_exited.connect(record)
+    try:
+        vid, session = new_visitor_id(), new_session()
+        events, people = stored([event("page_view", vid, session, path="/sale/")])
+        incremental.evaluate_batch(events, people)
+        events, people = stored([event("page_view", vid, new_session(), path="/")])
+        incremental.evaluate_batch(events, people)
+    finally:
+        segment_entered.disconnect(record)
+        segment_exited.disconnect(record)
+    pk = people[0][1]
+    assert sorted(changes) == [
+        ("bargain-hunters", None, pk),
+        ("bargain-hunters", None, pk),
+        ("new-visitors", None, pk),
+        ("new-visitors", None, pk),
+    ]
+    counts = dict(Segment.objects.values_list("slug", "member_count"))
+    assert counts["bargain-hunters"] == 0
+    assert counts["new-visitors"] == 0
+    assert segment_slugs(people[0]) == set()

@@ -66,7 +66,7 @@ def delete_builtin_segments(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("personalization", "0007_segmentation_pipeline"),
+        ("personalization", "0006_segments_profiles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

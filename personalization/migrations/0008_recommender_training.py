@@ -7,7 +7,7 @@ import personalization.models.recommendations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("personalization", "0008_segment_live_dedup"),
+        ("personalization", "0007_segment_live_dedup"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("personalization", "0009_recommender_training"),
+        ("personalization", "0008_recommender_training"),
     ]
 
     operations = [

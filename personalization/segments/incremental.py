@@ -69,7 +69,7 @@ _CLOCK_MARGIN = 2.0
 _UTC = dt.UTC
 
 # Fields of a stored event as the writer passes it (see tracking/signals.py).
-StoredEvent = tuple[Any, Any, str, float, str, str | None, dict[str, Any]]
+StoredEvent = tuple[Any, Any, str, float, str, str | None, dict[str, Any], str | None]
 
 # The state's fields, by position: a tuple pickles smaller and faster than a dict.
 _FINGERPRINT, _LOADED_AT, _EVENTS, _SESSIONS, _MEMBERS, _PROFILE = range(6)
@@ -77,8 +77,9 @@ _FINGERPRINT, _LOADED_AT, _EVENTS, _SESSIONS, _MEMBERS, _PROFILE = range(6)
 _local = threading.local()
 
 
-def _state_key(pk: Any) -> str:
-    return f"p13n:seglive:visitor:{pk}"
+def _state_key(vid: str) -> str:
+    # By cookie id, which is never reused (a primary key can be, after a rollback).
+    return f"p13n:seglive:visitor:{vid}"
 
 
 def _tombstone_key(person: Person) -> str:
@@ -159,7 +160,7 @@ def _erase_states(subject: Subject) -> dict[str, int]:
     if subject.user_id is not None:
         people.append(("user", subject.user_id))
     if people:
-        cache.delete_many([_state_key(pk) for kind, pk in people if kind == "visitor"])
+        cache.delete_many([_state_key(vid) for vid in subject.vids])
         forget(people)
     return {}
 
@@ -261,7 +262,7 @@ def _apply(
     (a session it does not know: the visitor is loaded from the database instead)."""
     sessions = state[_SESSIONS]
     added = []
-    for _visitor, _user, name, at, product_id, session_id, props in events:
+    for _visitor, _user, name, at, product_id, session_id, props, _vid in events:
         if session_id is not None:
             entry = sessions.get(session_id)
             if entry is None:
@@ -420,10 +421,13 @@ def evaluate_batch(
     changed. ``people`` adds people without events in ``events``. Returns each person's dynamic
     segments (slugs)."""
     by_person: dict[Person, list[StoredEvent]] = defaultdict(list)
+    vids: dict[Person, str] = {}
     for event in events:
         person = live._person(event[1], event[0])
         if person is not None:
             by_person[person].append(event)
+            if person[0] == "visitor" and event[7]:
+                vids[person] = event[7]
     for person in people:
         if person is not None:
             by_person.setdefault(person, [])
@@ -439,12 +443,11 @@ def evaluate_batch(
     names = frozenset().union(*(segment.event_names for segment in segments))
     timeout = _timeout()
 
-    visitors = [person for person in by_person if person[0] == "visitor"]
     cached: dict[str, Any] = {}
     fingerprint = ""
-    if timeout > 0 and visitors:
-        keys = [_state_key(pk) for _kind, pk in visitors]
-        keys += [_tombstone_key(person) for person in visitors]
+    if timeout > 0 and vids:
+        keys = [_state_key(vid) for vid in vids.values()]
+        keys += [_tombstone_key(person) for person in vids]
         cached = cache.get_many([GENERATION_KEY, *keys])
         generation = cached.get(GENERATION_KEY)
         if generation is None:
@@ -455,7 +458,7 @@ def evaluate_batch(
     misses: list[Person] = []
     oldest = time.time() - timeout
     for person in by_person:
-        state = cached.get(_state_key(person[1])) if person[0] == "visitor" else None
+        state = cached.get(_state_key(vids[person])) if person in vids else None
         if (
             state is not None
             and state[_FINGERPRINT] == fingerprint
@@ -499,10 +502,10 @@ def evaluate_batch(
     if timeout > 0 and fingerprint:
         writes = {}
         for person, state in states.items():
-            if person[0] == "visitor":
+            if person in vids:
                 state[_FINGERPRINT] = fingerprint
                 state[_MEMBERS] = frozenset(state[_MEMBERS])
-                writes[_state_key(person[1])] = tuple(state)
+                writes[_state_key(vids[person])] = tuple(state)
         cache.set_many(writes, timeout=timeout)
     return result
 

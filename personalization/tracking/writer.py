@@ -310,6 +310,7 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
                     row.product_id,
                     row.session_id,
                     row.properties,
+                    row.vid,
                 )
                 for row in rows
             ],

@@ -77,9 +77,10 @@ _FINGERPRINT, _LOADED_AT, _EVENTS, _SESSIONS, _MEMBERS, _PROFILE = range(6)
 _local = threading.local()
 
 
-def _state_key(vid: str) -> str:
-    # By cookie id, which is never reused (a primary key can be, after a rollback).
-    return f"p13n:seglive:visitor:{vid}"
+def _state_key(vid: str, pk: Any) -> str:
+    # The cookie id is never reused, a primary key can be (after a rollback); a visitor erased
+    # and seen again gets a new primary key under the same cookie id.
+    return f"p13n:seglive:visitor:{vid}:{pk}"
 
 
 def _tombstone_key(person: Person) -> str:
@@ -160,7 +161,10 @@ def _erase_states(subject: Subject) -> dict[str, int]:
     if subject.user_id is not None:
         people.append(("user", subject.user_id))
     if people:
-        cache.delete_many([_state_key(vid) for vid in subject.vids])
+        # Paired in order; a cookie id without a visitor row has no state (nor a primary key).
+        pairs = zip(subject.vids, subject.visitor_ids, strict=False)
+        keys = [_state_key(vid, pk) for vid, pk in pairs]
+        cache.delete_many(keys)
         forget(people)
     return {}
 
@@ -446,7 +450,7 @@ def evaluate_batch(
     cached: dict[str, Any] = {}
     fingerprint = ""
     if timeout > 0 and vids:
-        keys = [_state_key(vid) for vid in vids.values()]
+        keys = [_state_key(vid, person[1]) for person, vid in vids.items()]
         keys += [_tombstone_key(person) for person in vids]
         cached = cache.get_many([GENERATION_KEY, *keys])
         generation = cached.get(GENERATION_KEY)
@@ -458,7 +462,7 @@ def evaluate_batch(
     misses: list[Person] = []
     oldest = time.time() - timeout
     for person in by_person:
-        state = cached.get(_state_key(vids[person])) if person in vids else None
+        state = cached.get(_state_key(vids[person], person[1])) if person in vids else None
         if (
             state is not None
             and state[_FINGERPRINT] == fingerprint
@@ -505,7 +509,7 @@ def evaluate_batch(
             if person in vids:
                 state[_FINGERPRINT] = fingerprint
                 state[_MEMBERS] = frozenset(state[_MEMBERS])
-                writes[_state_key(vids[person])] = tuple(state)
+                writes[_state_key(vids[person], person[1])] = tuple(state)
         cache.set_many(writes, timeout=timeout)
     return result
 

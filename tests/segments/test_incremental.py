@@ -273,7 +273,7 @@ def test_erasure_drops_the_cached_state(
     vid, session = new_visitor_id(), new_session()
     events, people = stored([event("add_to_cart", vid, session, product_id=products["dearest"])])
     incremental.evaluate_batch(events, people)
-    key = incremental._state_key(vid)
+    key = incremental._state_key(vid, people[0][1])
     assert cache.get(key) is not None
     with django_capture_on_commit_callbacks(execute=True):
         erase_visitor_data(vid)
@@ -297,7 +297,7 @@ def test_without_a_state_lifetime_every_batch_reads_the_database(products, store
         events, people = stored([event("page_view", vid, session, path="/")])
         incremental.evaluate_batch(events, people)
         assert not _state_is_used(stored, loads, vid, session)
-    assert cache.get(incremental._state_key(vid)) is None
+    assert cache.get(incremental._state_key(vid, people[0][1])) is None
 
 
 def test_the_flush_uses_the_incremental_receiver(products, django_capture_on_commit_callbacks):
@@ -306,7 +306,7 @@ def test_the_flush_uses_the_incremental_receiver(products, django_capture_on_com
         write_events([event("page_view", vid, session, path="/sale/")])
     person = visitor_person(vid)
     assert "bargain-hunters" in segment_slugs(person)
-    assert cache.get(incremental._state_key(vid)) is not None
+    assert cache.get(incremental._state_key(vid, person[1])) is not None
     assert Segment.objects.filter(slug="bargain-hunters", mode=Segment.DYNAMIC).exists()
 
 

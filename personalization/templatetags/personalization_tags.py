@@ -207,9 +207,9 @@ class RecommendationNode(template.Node):
                 or cached[1] is not item_template
                 or not (cached[0] is product or cached[0] == product)
             ):
-                cached = (product, item_template, *_render_item(item_template, item, rec.personal))
+                cached = (product, item_template, _render_item(item_template, item, rec.personal))
                 _item_fragments.put(key, cached)
-            parts += (cached[2], escape(item.url), cached[3])
+            parts.append(escape(item.url).join(cached[2]))
         # Safe: the template engine's escaped output around escaped links.
         return mark_safe("".join(parts))
 
@@ -239,7 +239,7 @@ _URL_SLOT = f"p13n-url-{secrets.token_hex(8)}"
 
 class _Fragments:
     """Rendered item markup kept in this process:
-    ``key -> (product data, template, markup before the link, after it)``.
+    ``key -> (product data, template, the markup split where the click link goes)``.
 
     An item's markup depends only on the product's data, the language and whether feedback is
     offered; rendering 8 items through the template engine is most of a warm widget's cost.
@@ -249,12 +249,12 @@ class _Fragments:
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[Any, Any, str, str]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[Any, Any, list[str]]] = {}
 
-    def get(self, key: tuple[Any, ...]) -> tuple[Any, Any, str, str] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, Any, list[str]] | None:
         return self._entries.get(key)
 
-    def put(self, key: tuple[Any, ...], value: tuple[Any, Any, str, str]) -> None:
+    def put(self, key: tuple[Any, ...], value: tuple[Any, Any, list[str]]) -> None:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries = {}
         self._entries[key] = value
@@ -266,16 +266,15 @@ class _Fragments:
 _item_fragments = _Fragments()
 
 
-def _render_item(item_template: Any, item: Any, personal: bool) -> tuple[str, str]:
-    """An item's markup, split around its click link."""
+def _render_item(item_template: Any, item: Any, personal: bool) -> list[str]:
+    """An item's markup, split where its click link goes (an overriding ``item.html`` may use
+    ``item.url`` any number of times)."""
     values = item.as_dict()
     values.update(url=_URL_SLOT, score=None, position=None)
     context = template.Context(
         {"item": values, "personal": personal}, autoescape=item_template.engine.autoescape
     )
-    html = item_template.render(context)
-    before, _, after = html.partition(_URL_SLOT)
-    return before, after
+    return item_template.render(context).split(_URL_SLOT)
 
 
 def _recommendation_tag(source: str, takes_product: bool) -> Any:

@@ -176,6 +176,26 @@ def test_item_markup_follows_product_changes_and_consent(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("markup", "links"),
+    [("<i>{{ item.title }}</i>", 0), ('<a href="{{ item.url }}">{{ item.url }}</a>', 2)],
+)
+def test_an_overriding_item_template_may_use_the_link_any_number_of_times(
+    shop: dict[str, ProductData], settings: Any, tmp_path: Any, markup: str, links: int
+) -> None:
+    folder = tmp_path / "personalization" / "recommendations"
+    folder.mkdir(parents=True)
+    (folder / "item.html").write_text(markup)
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    html = render("{% trending %}", consenting_request())
+    click = f"/personalization/api/recommendations/click/{rec_id(html)}/"
+    assert html.count(click) == 2 * links
+    assert "<i>Mug &lt;b&gt;</i>" in html or links
+
+
+@pytest.mark.django_db
 def test_click_links_follow_the_script_prefix(shop: dict[str, ProductData]) -> None:
     from django.urls import set_script_prefix
 

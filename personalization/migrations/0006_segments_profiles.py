@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
                 ('visitor', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='profile', to='personalization.visitor')),
             ],
             options={
-                'verbose_name': 'customer profile',
+                'verbose_name': 'profile',
                 'ordering': ['-last_activity', '-id'],
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('visitor__isnull', True)), models.Q(('user__isnull', True), ('visitor__isnull', False)), _connector='OR'), name='p13n_profile_one_person')],
             },

@@ -153,7 +153,7 @@ class Profile(models.Model):
     )
 
     class Meta:
-        verbose_name = _("customer profile")
+        verbose_name = _("profile")
         ordering = ["-last_activity", "-id"]
         constraints = [
             models.CheckConstraint(condition=_ONE_PERSON, name="p13n_profile_one_person")

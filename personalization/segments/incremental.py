@@ -41,10 +41,10 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -110,8 +110,35 @@ def _tombstone(people: Collection[Person]) -> None:
 
 
 def new_generation() -> None:
-    """Make every cached rule state stale (profiles were recomputed)."""
+    """Make every cached rule state stale (profiles were recomputed, a segment changed)."""
     cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+# The active dynamic segments of the current generation: a process asks the database again only
+# when a segment was saved or deleted (which starts a new generation), not for every batch.
+_segments_by_generation: dict[str, list[live.CompiledSegment]] = {}
+
+
+def _dynamic_segments(generation: str | None) -> list[live.CompiledSegment]:
+    # Inside a transaction the segments read may be uncommitted ones, which a rollback undoes
+    # without a new generation: those are not kept.
+    if generation is None or connection.in_atomic_block:
+        return live.rule_segments(Segment.DYNAMIC)
+    segments = _segments_by_generation.get(generation)
+    if segments is None:
+        segments = live.rule_segments(Segment.DYNAMIC)
+        _segments_by_generation.clear()
+        _segments_by_generation[generation] = segments
+    return segments
+
+
+@receiver(post_save, sender=Segment, dispatch_uid="personalization.segments.inc_saved")
+@receiver(post_delete, sender=Segment, dispatch_uid="personalization.segments.inc_deleted")
+def _segment_changed(sender: Any, **kwargs: Any) -> None:
+    """A segment was saved or deleted: processes read the active ones again. Once now, and once
+    more after the commit: a process that read the segments in between saw the old rows."""
+    new_generation()
+    transaction.on_commit(new_generation, robust=True)
 
 
 def _generation() -> str:
@@ -437,7 +464,15 @@ def evaluate_batch(
             by_person.setdefault(person, [])
     if not by_person:
         return {}
-    segments = live.rule_segments(Segment.DYNAMIC)
+    timeout = _timeout()
+    cached: dict[str, Any] = {}
+    generation = None
+    if timeout > 0:
+        keys = [_state_key(vid, person[1]) for person, vid in vids.items()]
+        keys += [_tombstone_key(person) for person in vids]
+        cached = cache.get_many([GENERATION_KEY, *keys])
+        generation = cached.get(GENERATION_KEY) or _generation()
+    segments = _dynamic_segments(generation)
     if not segments:
         return {person: set() for person in by_person}
     now = now or timezone.now()
@@ -445,18 +480,7 @@ def evaluate_batch(
     lookback = max(segment.lookback for segment in segments)
     properties = any(segment.reads_properties for segment in segments)
     names = frozenset().union(*(segment.event_names for segment in segments))
-    timeout = _timeout()
-
-    cached: dict[str, Any] = {}
-    fingerprint = ""
-    if timeout > 0 and vids:
-        keys = [_state_key(vid, person[1]) for person, vid in vids.items()]
-        keys += [_tombstone_key(person) for person in vids]
-        cached = cache.get_many([GENERATION_KEY, *keys])
-        generation = cached.get(GENERATION_KEY)
-        if generation is None:
-            generation = _generation()
-        fingerprint = _fingerprint(segments, generation)
+    fingerprint = _fingerprint(segments, generation) if generation and vids else ""
 
     states: dict[Person, list[Any]] = {}
     misses: list[Person] = []

@@ -336,3 +336,20 @@ def test_membership_changes_of_several_segments_keep_the_counts_and_send_signals
     assert counts["bargain-hunters"] == 0
     assert counts["new-visitors"] == 0
     assert segment_slugs(people[0]) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_reads_the_segments_again_only_in_a_new_generation() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    incremental.new_generation()
+    generation = incremental._generation()
+    first = incremental._dynamic_segments(generation)
+    with CaptureQueriesContext(connection) as queries:
+        assert incremental._dynamic_segments(generation) is first
+    assert len(queries.captured_queries) == 0
+    make_rule_segment("viewers", {"events": {"name": "page_view"}, "count": {">=": 1}})
+    assert incremental._generation() != generation
+    slugs = {s.slug for s in incremental._dynamic_segments(incremental._generation())}
+    assert "viewers" in slugs

@@ -547,6 +547,15 @@ def on_events_stored(
     """``events_stored`` receiver: the dynamic segments of the batch's people, incrementally
     (a sender that passes no ``events`` gets the full evaluation of ``live``)."""
     if not app_settings.SEGMENTS_LIVE_ON_INGEST:
+        # States left behind would miss these events if the evaluation is switched on again.
+        if events is not None and _timeout() > 0:
+            keys = {
+                _state_key(vid, visitor)
+                for visitor, user, *_rest, vid in events
+                if user is None and visitor is not None and vid
+            }
+            if keys:
+                cache.delete_many(list(keys))
         return
     if events is None:
         live.on_events_stored(sender, people=people, **kwargs)

@@ -353,3 +353,19 @@ def test_a_process_reads_the_segments_again_only_in_a_new_generation() -> None:
     assert incremental._generation() != generation
     slugs = {s.slug for s in incremental._dynamic_segments(incremental._generation())}
     assert "viewers" in slugs
+
+
+def test_events_stored_while_the_evaluation_is_off_drop_the_state(
+    products, django_capture_on_commit_callbacks
+) -> None:
+    vid, session = new_visitor_id(), new_session()
+    with django_capture_on_commit_callbacks(execute=True):
+        write_events([event("page_view", vid, session, path="/")])
+    key = incremental._state_key(vid, visitor_person(vid)[1])
+    assert cache.get(key) is not None
+    with (
+        override_settings(PERSONALIZATION={"SEGMENTS_LIVE_ON_INGEST": False}),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        write_events([event("page_view", vid, session, path="/")])
+    assert cache.get(key) is None

@@ -41,7 +41,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
@@ -560,4 +560,12 @@ def on_events_stored(
     if events is None:
         live.on_events_stored(sender, people=people, **kwargs)
         return
-    evaluate_batch(events, [live._person(user_id, visitor_id) for visitor_id, user_id in people])
+    people = [live._person(user_id, visitor_id) for visitor_id, user_id in people]
+    try:
+        evaluate_batch(events, people)
+    except IntegrityError:
+        # A membership of a segment that no longer exists: segments removed without a signal
+        # (a truncated table) leave this process's list stale. Read them again, once.
+        _segments_by_generation.clear()
+        new_generation()
+        evaluate_batch(events, people)

@@ -369,3 +369,20 @@ def test_events_stored_while_the_evaluation_is_off_drop_the_state(
     ):
         write_events([event("page_view", vid, session, path="/")])
     assert cache.get(key) is None
+
+
+def test_a_membership_of_a_vanished_segment_reads_the_segments_again(monkeypatch) -> None:
+    from django.db import IntegrityError
+
+    calls = []
+
+    def evaluate(events, people):
+        calls.append(incremental._generation())
+        if len(calls) == 1:
+            raise IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(incremental, "evaluate_batch", evaluate)
+    incremental._segments_by_generation["stale"] = []
+    incremental.on_events_stored(None, people=[(1, None)], events=[])
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert "stale" not in incremental._segments_by_generation

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db import transaction
 from django.dispatch import receiver
 
 from .consent import policy as _consent_policy  # noqa: F401  (connects its cache receivers)
@@ -17,6 +15,7 @@ from .recommendations import forget as _recommendation_forget  # noqa: F401  (er
 from .recommendations import privacy as _recommendation_privacy  # noqa: F401  (export, erasure)
 from .segments import receivers as _segment_receivers  # noqa: F401  (live segments, caches)
 from .tasks import merge_visitor
+from .transactions import on_commit_robust
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def link_visitor_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -
     if owner is not None and owner != user.pk:
         context.rotate()
         return
-    transaction.on_commit(functools.partial(_queue_merge, vid, user.pk), robust=True)
+    on_commit_robust(_queue_merge, vid, user.pk)
 
 
 @receiver(user_logged_out, dispatch_uid="personalization.new_visitor_on_logout")

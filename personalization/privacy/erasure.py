@@ -32,6 +32,7 @@ from django.utils import timezone
 from ..consent import TRACKING_CATEGORIES
 from ..models import DataSubjectRequest
 from ..tracking.sessions import end_session
+from ..transactions import on_commit_robust
 from .pseudonyms import erased_subject
 from .registry import USER_CACHE_PREFIX, VISITOR_CACHE_PREFIX, Subject, erasure_handlers
 from .signals import data_erased
@@ -164,7 +165,7 @@ def erase_user(
         return request
     subject = subject_for_user(user_id)
     _erase(subject, request, anonymise=True)
-    transaction.on_commit(functools.partial(_send_erased, request, subject, None), robust=True)
+    on_commit_robust(_send_erased, request, subject, None)
     return request
 
 
@@ -187,7 +188,7 @@ def erase_visitor_data(
         kind=kind, via=via, subject_key=subject_key(subject)
     )
     _erase(subject, request, anonymise=False)
-    transaction.on_commit(functools.partial(_send_erased, request, subject, vid), robust=True)
+    on_commit_robust(_send_erased, request, subject, vid)
     return dict(request.counts)
 
 

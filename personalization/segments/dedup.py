@@ -11,7 +11,6 @@ is deactivated and the merge recorded as a :class:`~personalization.models.Custo
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -27,6 +26,7 @@ from ..models.consent import ConsentRecord
 from ..models.dedup import CustomerMerge, MergeSuggestion
 from ..models.tracking import Event, IdentityMerge, Session, Visitor
 from ..segmentation.dedup import find_duplicates
+from ..transactions import on_commit_robust
 from . import live
 from .people import move_person
 
@@ -180,7 +180,7 @@ def merge(suggestion: MergeSuggestion, by_user: Any, *, keep: Any = None) -> Cus
             merged_at=now,
             moved=moved,
         )
-        transaction.on_commit(functools.partial(live.evaluate_person, ("user", keep)), robust=True)
+        on_commit_robust(live.evaluate_person, ("user", keep))
     suggestion.refresh_from_db()
     logger.info("Merged user %s into user %s: %s", source_id, keep, moved)
     return record

@@ -3,7 +3,6 @@ module (from ``AppConfig.ready()``)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.db import transaction
@@ -13,6 +12,7 @@ from django.dispatch import receiver
 from ..models.segments import Segment
 from ..models.tracking import Event, IdentityMerge
 from ..tracking.signals import events_stored
+from ..transactions import on_commit_robust
 from . import context, incremental, live
 from . import privacy as _privacy  # noqa: F401  (registers the export sections and erasure)
 from .people import move_person
@@ -50,4 +50,4 @@ def follow_user(sender: Any, instance: IdentityMerge, created: bool, **kwargs: A
         return
     user = ("user", instance.user_id)
     move_person(("visitor", instance.visitor_id), user)
-    transaction.on_commit(functools.partial(live.evaluate_person, user), robust=True)
+    on_commit_robust(live.evaluate_person, user)

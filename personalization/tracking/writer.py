@@ -41,6 +41,7 @@ from django.db.models import Model
 from ..conf import app_settings
 from ..models.tracking import EVENT_SOURCES, Event, Session, Visitor
 from ..privacy.sensitive import split_sensitive
+from ..transactions import on_commit_robust
 from .names import canonical_name
 from .signals import events_stored
 from .useragent import DeviceInfo, parse_user_agent
@@ -293,29 +294,26 @@ def _store(rows: list[_Row], *, copy: bool) -> None:
     visitor_pks = {vid: visitor.pk for vid, visitor in visitors.items()}
     values = [_event_values(row, visitor_pks, sessions, text=copy) for row in rows]
     # Sent once the batch is committed (a COPY rolled back to its savepoint drops it).
-    transaction.on_commit(
-        functools.partial(
-            events_stored.send,
-            sender=Event,
-            people=frozenset(
-                (visitors[row.vid].pk if row.vid is not None else None, row.user_id) for row in rows
-            ),
-            # What the incremental dynamic segments need of each stored event (signals.py).
-            events=[
-                (
-                    visitors[row.vid].pk if row.vid is not None else None,
-                    row.user_id,
-                    row.name,
-                    row.occurred_at.timestamp(),
-                    row.product_id,
-                    row.session_id,
-                    row.properties,
-                    row.vid,
-                )
-                for row in rows
-            ],
+    on_commit_robust(
+        events_stored.send,
+        sender=Event,
+        people=frozenset(
+            (visitors[row.vid].pk if row.vid is not None else None, row.user_id) for row in rows
         ),
-        robust=True,
+        # What the incremental dynamic segments need of each stored event (signals.py).
+        events=[
+            (
+                visitors[row.vid].pk if row.vid is not None else None,
+                row.user_id,
+                row.name,
+                row.occurred_at.timestamp(),
+                row.product_id,
+                row.session_id,
+                row.properties,
+                row.vid,
+            )
+            for row in rows
+        ],
     )
     if copy:
         _copy_events(values)

@@ -169,3 +169,16 @@ class IndexedSearchMixin:
         for field_name in self.search_exact_fields:
             query |= Q(**{field_name: term})
         return queryset.filter(query), False
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows the app writes and keeps as a record: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import CONSENT_CATEGORIES
 from ..models import ConsentCategory, ConsentPolicy, ConsentRecord
-from .base import IndexedSearchMixin, LargeTablePaginator
+from .base import IndexedSearchMixin, LargeTablePaginator, ViewOnlyAdmin
 
 CSV_COLUMNS = [
     "created_at",
@@ -134,7 +134,7 @@ def csv_rows(queryset: QuerySet) -> Iterator[str]:
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(IndexedSearchMixin, admin.ModelAdmin):
+class ConsentRecordAdmin(IndexedSearchMixin, ViewOnlyAdmin):
     """The consent log: viewable and exportable, never added, changed or deleted here."""
 
     list_display = [
@@ -170,15 +170,6 @@ class ConsentRecordAdmin(IndexedSearchMixin, admin.ModelAdmin):
         "ua_hash",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     @admin.display(description=_("subject"))
     def subject(self, obj: ConsentRecord) -> str:

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from ..adapters import CustomerData, get_adapter
 from ..models.dedup import CustomerMerge, MergeSuggestion
 from ..segments import dedup
+from .base import ViewOnlyAdmin
 
 FIELDS = (
     ("name", _("Name")),
@@ -148,7 +149,7 @@ class MergeSuggestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerMerge)
-class CustomerMergeAdmin(admin.ModelAdmin):
+class CustomerMergeAdmin(ViewOnlyAdmin):
     list_display = ["__str__", "merged_at", "merged_by", "moved_display"]
     list_select_related = ["merged_by"]
     date_hierarchy = "merged_at"
@@ -164,15 +165,6 @@ class CustomerMergeAdmin(admin.ModelAdmin):
         "moved_display",
     ]
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     @admin.display(description=_("rows moved"))
     def moved_display(self, obj: CustomerMerge) -> str:

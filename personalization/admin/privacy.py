@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -29,6 +29,7 @@ from ..privacy.erasure import request_erasure
 from ..privacy.export import export_user, export_visitor
 from ..privacy.pseudonyms import pseudonymous_key
 from ..tasks import erase_visitor_data
+from .base import ViewOnlyAdmin
 
 EXPORT_PERMISSION = "personalization.export_personal_data"
 ERASE_PERMISSION = "personalization.erase_personal_data"
@@ -136,7 +137,7 @@ class EraseUserForm(forms.Form):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(admin.ModelAdmin):
+class DataSubjectRequestAdmin(ViewOnlyAdmin):
     """The audit trail: read-only, never deleted from the admin. Search by user id finds the
     requests of that user through their pseudonym."""
 
@@ -155,15 +156,6 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "counts",
         "error",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     @admin.display(description=_("subject"), ordering="subject_key")
     def subject(self, obj: DataSubjectRequest) -> str:

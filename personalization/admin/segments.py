@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Cluster, Profile, Segment, SegmentationRun, SegmentMembership, SegmentSize
 from ..segments.forms import SegmentForm
 from ..segments.pipeline import queue_run
-from .base import IndexedSearchMixin, LargeTablePaginator, SignedInFilter
+from .base import IndexedSearchMixin, LargeTablePaginator, SignedInFilter, ViewOnlyAdmin
 
 #: Days of sizes the segment list's sparkline shows.
 TREND_DAYS = 30
@@ -243,19 +243,10 @@ class CurrentFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyAdmin):
     """Rows the pipeline writes: viewable only."""
 
     list_per_page = 50
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(SegmentMembership)

@@ -22,13 +22,22 @@ adapter's cart, "not interested", purchases), in two states:
 
 Prints p50, p90, p99 and mean per case, of the wall-clock time and of the rendering thread's CPU
 time (which other processes on a busy machine do not inflate), and the models' own time for the
-same misses. Targets: warm p99 ≤ 1 ms, miss p99 ≤ 20 ms. The settings
-are the demo's embedded mode (local-memory cache, in-process buffers; impressions are recorded and
-written by the flusher thread, as in production) with DEBUG off unless ``DEBUG=1`` is in the
-environment (the demo's default, debug mode, turns off the template engine's caches). Run from
-the repository root::
+same misses. Targets: warm p99 ≤ 1 ms, miss p99 ≤ 20 ms. DEBUG is off unless ``DEBUG=1`` is in the
+environment (the demo's default, debug mode, turns off the template engine's caches).
 
-    .venv/bin/python benchmarks/serving.py
+The mode is the demo's, chosen by the environment as for ``manage.py``: with ``REDIS_URL`` the
+production mode (django-redis cache, impressions in a Redis list, written by a Celery worker in
+another process; no worker runs here, so the list only grows), else the embedded mode
+(local-memory cache, in-process buffers whose flusher thread writes the impressions to the
+database in this process while the renders run, as it does in a server of that mode).
+``--flusher off`` runs the embedded mode without that thread and writes the impressions after
+the timed renders, which shows what the thread costs the renders. The catalogue and the
+accounts are in SQLite in both modes (warm renders make no query: the script counts them). Run
+from the repository root::
+
+    REDIS_URL=redis://127.0.0.1:6379/11 .venv/bin/python benchmarks/serving.py
+    .venv/bin/python benchmarks/serving.py                  # embedded mode
+    .venv/bin/python benchmarks/serving.py --flusher off    # embedded, no flusher thread
     .venv/bin/python benchmarks/serving.py --items 10000 --interactions 300000 --iterations 3000
 """
 
@@ -68,6 +77,13 @@ def parse_args() -> argparse.Namespace:
         "--profile", action="store_true", help="print a cProfile of warm and missed for_you renders"
     )
     parser.add_argument(
+        "--flusher",
+        choices=["on", "off"],
+        default="on",
+        help="embedded mode: 'off' writes the impressions after the timed renders, not by the "
+        "in-process flusher thread during them",
+    )
+    parser.add_argument(
         "--gc-freeze",
         action="store_true",
         help="gc.freeze() after the warm-up, as a server process may after loading its app",
@@ -101,25 +117,39 @@ def main() -> None:
     settings.MEDIA_ROOT = str(Path(folder) / "media")
     settings.PERSONALIZATION = {**settings.PERSONALIZATION, "RECOMMENDATION_CACHE_TIMEOUT": 3600}
     settings.ALLOWED_HOSTS = ["*"]
-    if not os.environ.get("REDIS_URL"):
+    redis_mode = bool(os.environ.get("REDIS_URL"))
+    if args.flusher == "off" and redis_mode:
+        sys.exit("--flusher off is for the embedded mode: no flusher thread runs with REDIS_URL")
+    if not redis_mode:
         settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"] = 10 * (args.users + args.items)
+    if args.flusher == "off":
+        settings.PERSONALIZATION["EVENT_BUFFER"] = (
+            "personalization.tracking.buffer.InProcessBuffer",
+            {"background": False},
+        )
     django.setup()
 
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.core.management import call_command
+    from django.db import connection
     from django.template import Context, Template
     from django.test import RequestFactory, override_settings
+    from django.test.utils import CaptureQueriesContext
 
     from benchmarks.training import NOW, generate
     from demo_shop.shop.models import Category, Product
     from personalization.conf import app_settings
     from personalization.recommendations import interactions as sources
     from personalization.recommendations import store, training
+    from personalization.recommendations.attribution import flush_impressions, impression_buffer
     from personalization.recsys.interactions import build_interactions
     from personalization.templatetags.personalization_tags import _item_fragments as item_fragments
     from personalization.tracking.context import PersonalizationContext
 
+    if redis_mode:
+        # Lists and buffers of an earlier run (same key prefix) would be served as this run's.
+        clear_redis()
     call_command("migrate", verbosity=0)
     clock = time.perf_counter()
     events, catalogue = generate(args.interactions, args.users, args.items, args.seed)
@@ -165,7 +195,10 @@ def main() -> None:
     print(
         f"{args.items:,} products, {len(people):,} people, {len(events):,} events; trained in "
         f"{time.perf_counter() - clock:.1f}s; cache: "
-        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; DEBUG {settings.DEBUG}",
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; DEBUG {settings.DEBUG}; "
+        f"{'production mode (Redis)' if redis_mode else 'embedded mode'}, "
+        f"impressions: {type(impression_buffer()).__name__}"
+        + (" without a flusher thread" if args.flusher == "off" else ""),
         flush=True,
     )
 
@@ -229,6 +262,10 @@ def main() -> None:
         render_for_you(user)
     for product in warm_products:
         render_similar(viewer, product)
+    with CaptureQueriesContext(connection) as queries:
+        render_for_you(rng.choice(warm_people))
+        render_similar(viewer, rng.choice(warm_products))
+    print(f"database queries of a warm for_you and a warm similar render: {len(queries)}")
     gc.collect()
     if args.gc_freeze:
         # What is alive now (the app, the models, the cache) is left out of later passes.
@@ -248,6 +285,16 @@ def main() -> None:
         render_similar(viewer, rng.choice(warm_products), "similar, warm")
         for _ in range(args.iterations)
     ]
+
+    if args.flusher == "off":
+        waiting = len(impression_buffer())
+        started = time.perf_counter()
+        written = flush_impressions()
+        print(
+            f"impressions written after the warm renders: {written:,} of {waiting:,} in "
+            f"{time.perf_counter() - started:.2f}s (the flusher thread's work, which --flusher on "
+            "does during the renders)"
+        )
 
     # Misses: people and products never rendered, their lists evicted, no product data cache.
     default_version = store.active_version("default")
@@ -338,6 +385,25 @@ def main() -> None:
     print(
         f"warm p99 {warm_p99 * 1000:.3f} ms (target {WARM_TARGET_MS} ms); "
         f"miss p99 {miss_p99 * 1000:.3f} ms (target {MISS_TARGET_MS} ms)"
+    )
+    if redis_mode:
+        clear_redis()
+
+
+def clear_redis() -> None:
+    """Delete this benchmark's keys (its KEY_PREFIX), buffers and queued flush tasks from Redis."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    from personalization.recommendations.attribution import impression_buffer
+    from personalization.tracking.buffer import get_buffer
+
+    cache.delete_pattern("*")
+    get_redis_connection("default").delete(
+        impression_buffer().key,
+        *(shard.key for shard in get_buffer().shards()),
+        settings.CELERY_TASK_DEFAULT_QUEUE,
     )
 
 

@@ -302,10 +302,35 @@ def request_state(request: Any) -> _RequestState:
         session_id=session_id,
         viewed_product=viewed,
     )
+    if personal:
+        _prefetch_person(state)
     if viewed and session_id and personal:
         _remember_view(state, viewed)
     setattr(request, _REQUEST_ATTR, state)
     return state
+
+
+def _prefetch_person(state: _RequestState) -> None:
+    """Read the person's remembered views, "not interested" and purchases in one cache round
+    trip. What the cache does not hold is left unset, for its loader to read from the database."""
+    keys = {
+        "recent": _recent_key(state),
+        "dismissed": dismissed_key(state.user_id, state.vid),
+        "purchased": (
+            user_cache_key(state.user_id, "rec-purchased") if state.user_id is not None else None
+        ),
+    }
+    wanted = [key for key in keys.values() if key]
+    if not wanted:
+        return
+    found = cache.get_many(wanted)
+    if keys["recent"]:
+        # No remembered views is a valid state, not a miss: nothing to load from elsewhere.
+        state.recent = list(found.get(keys["recent"]) or [])
+    if keys["dismissed"] in found:
+        state.dismissed = set(found[keys["dismissed"]])
+    if keys["purchased"] in found:
+        state.purchased = set(found[keys["purchased"]])
 
 
 def remember_product_view(request: Any) -> None:

@@ -249,3 +249,69 @@ def test_demo_products_in_a_batch_have_their_own_urls() -> None:
         data = found[str(product.pk)]
         assert (data.url, data.image_url) == (product.get_absolute_url(), product.image_url(1))
         assert data == ShopAdapter().get_product(str(product.pk))
+
+
+# --- the person's state -----------------------------------------------------------------------
+
+
+class CountingCache:
+    """The cache, counting the reads of ``serving``."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads.append("get")
+        return cache.get(key, default)
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        self.reads.append("get_many")
+        return cache.get_many(keys)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(cache, name)
+
+
+def user_request(user: Any) -> Any:
+    request = consenting_request()
+    request.user = user
+    return request
+
+
+@pytest.mark.django_db
+def test_a_persons_views_dismissals_and_purchases_are_read_in_one_round_trip(
+    shop: dict[str, ProductData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personalization.privacy.registry import user_cache_key
+
+    user = make_user("prefetched")
+    cache.set(user_cache_key(user.pk, "rec-recent"), [("t1", "s1")])
+    cache.set(user_cache_key(user.pk, "rec-dismissed"), {"m1"})
+    cache.set(user_cache_key(user.pk, "rec-purchased"), {"t1"})
+    counting = CountingCache()
+    monkeypatch.setattr(serving, "cache", counting)
+
+    state = serving.request_state(user_request(user))
+
+    assert serving.recent_views(state) == [("t1", "s1")]
+    assert serving.dismissed_ids(state) == {"m1"}
+    assert serving.purchased_ids(state) == {"t1"}
+    assert counting.reads == ["get_many"]
+
+
+@pytest.mark.django_db
+def test_what_the_cache_does_not_hold_is_loaded_from_the_database(
+    shop: dict[str, ProductData],
+) -> None:
+    from personalization.models import NotInterested
+
+    user = make_user("uncached")
+    NotInterested.objects.create(user=user, product_id="m1")
+
+    state = serving.request_state(user_request(user))
+
+    assert serving.recent_views(state) == []
+    assert serving.dismissed_ids(state) == {"m1"}
+    assert serving.purchased_ids(state) == set()
+    # ... and kept for the next request, which reads all three in one round trip.
+    assert serving.dismissed_ids(serving.request_state(user_request(user))) == {"m1"}

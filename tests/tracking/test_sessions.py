@@ -101,3 +101,28 @@ def test_without_consent_there_is_no_visitor_and_no_session() -> None:
     assert context.vid is None
     assert context.session_id is None
     assert context.cookie_update_needed is False
+
+
+def test_activity_is_written_at_most_once_per_touch_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from personalization.tracking import sessions
+
+    vid = new_visitor_id()
+    first, _ = resolve_session(vid, T0)
+    writes: list[Any] = []
+    real_set = sessions.cache.set
+    monkeypatch.setattr(
+        sessions.cache, "set", lambda *args, **kwargs: writes.append(args) or real_set(*args)
+    )
+    for second in range(1, 30):  # a request every second for half a minute
+        assert resolve_session(vid, T0 + dt.timedelta(seconds=second)) == (first, False)
+    assert writes == []
+    assert resolve_session(vid, T0 + dt.timedelta(seconds=30)) == (first, False)
+    assert len(writes) == 1
+    assert resolve_session(vid, T0 + dt.timedelta(seconds=45)) == (first, False)
+    assert len(writes) == 1
+    # The timeout counts from the last written activity (T0 + 30 s), so the session ends up to
+    # 30 s before the timeout after the last request (T0 + 45 s), never after it.
+    assert resolve_session(vid, T0 + dt.timedelta(seconds=30) + minutes(30)) == (first, False)
+    assert resolve_session(vid, T0 + dt.timedelta(seconds=31) + minutes(60))[1] is True

@@ -47,3 +47,11 @@ def eager_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
     conf.task_always_eager = conf.task_eager_propagates = True
     yield
     conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def flushes_not_asked_for() -> None:
+    """Each test starts with no flush asked for by this process (the per-process debounce)."""
+    from personalization.tracking import buffer
+
+    buffer._asked_until.clear()

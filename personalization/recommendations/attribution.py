@@ -33,7 +33,14 @@ from django.utils import timezone
 
 from ..adapters import get_adapter
 from ..conf import app_settings
-from ..tracking.buffer import EventBuffer, InProcessBuffer, RedisBuffer, get_buffer
+from ..tracking.buffer import (
+    EventBuffer,
+    InProcessBuffer,
+    RedisBuffer,
+    claim_flush,
+    get_buffer,
+    release_flush,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +109,12 @@ class RedisImpressionBuffer(EventBuffer):
     def schedule_flush(self) -> None:
         from ..tasks import flush_recommendation_impressions
 
-        interval = max(1, int(app_settings.BUFFER_FLUSH_INTERVAL))
-        if not cache.add(f"p13n:flush-queued:{self.name}", 1, interval):
+        if not claim_flush(self):
             return
         try:
             flush_recommendation_impressions.delay()
         except Exception:
-            cache.delete(f"p13n:flush-queued:{self.name}")
+            release_flush(self)
             logger.exception("Could not queue personalization.flush_recommendation_impressions")
 
 
@@ -181,7 +187,7 @@ def flush_impressions(buffer: EventBuffer | None = None) -> int | None:
         return None
     written = 0
     try:
-        cache.delete(f"p13n:flush-queued:{buffer.name}")
+        release_flush(buffer)
         remaining = len(buffer)
         while remaining > 0:
             batch = buffer.peek(min(int(app_settings.BUFFER_FLUSH_SIZE), remaining))

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import threading
+import time
 import zlib
 from typing import Any
 
@@ -142,15 +143,14 @@ class EventBuffer(abc.ABC):
         Celery task ``flush_events``.
 
         Debounced through the cache, so a burst of pushes over the threshold queues one task per
-        ``BUFFER_FLUSH_INTERVAL``. A broker that cannot be reached is logged, not raised: the
-        beat schedule flushes the events later. (With ``CELERY_TASK_ALWAYS_EAGER`` the task would
-        run inside the producing request; the embedded mode therefore uses InProcessBuffer, whose
-        flush runs in its own thread.)
+        ``BUFFER_FLUSH_INTERVAL``, and in each process (:func:`claim_flush`). A broker that
+        cannot be reached is logged, not raised: the beat schedule flushes the events later.
+        (With ``CELERY_TASK_ALWAYS_EAGER`` the task would run inside the producing request; the
+        embedded mode therefore uses InProcessBuffer, whose flush runs in its own thread.)
         """
         from ..tasks import flush_events
 
-        interval = max(1, int(app_settings.BUFFER_FLUSH_INTERVAL))
-        if not cache.add(flush_queued_key(self), 1, interval):
+        if not claim_flush(self):
             return
         try:
             if self.shard_number is None:
@@ -158,13 +158,39 @@ class EventBuffer(abc.ABC):
             else:
                 flush_events.delay(shard=self.shard_number)
         except Exception:
-            cache.delete(flush_queued_key(self))
+            release_flush(self)
             logger.exception("Could not queue personalization.flush_events")
 
 
 def flush_queued_key(buffer: EventBuffer) -> str:
     """Cache key that debounces :meth:`EventBuffer.schedule_flush`; a flush clears it as it ends."""
     return f"p13n:flush-queued:{buffer.name}"
+
+
+#: After this process queued a flush of a buffer, or found one queued, it does not ask the cache
+#: again for this long: while a backlog waits (a worker is slow or down), every push would
+#: otherwise pay a cache round trip to learn that a flush is already queued.
+LOCAL_DEBOUNCE_SECONDS = 1.0
+_asked_until: dict[str, float] = {}
+
+
+def claim_flush(buffer: EventBuffer) -> bool:
+    """Whether the caller should queue a flush of ``buffer``: none was queued in the last
+    ``BUFFER_FLUSH_INTERVAL`` seconds (the mark in the cache), nor asked for by this process in
+    the last :data:`LOCAL_DEBOUNCE_SECONDS`."""
+    now = time.monotonic()
+    if _asked_until.get(buffer.name, 0.0) > now:
+        return False
+    interval = max(1, int(app_settings.BUFFER_FLUSH_INTERVAL))
+    _asked_until[buffer.name] = now + min(LOCAL_DEBOUNCE_SECONDS, interval)
+    return bool(cache.add(flush_queued_key(buffer), 1, interval))
+
+
+def release_flush(buffer: EventBuffer) -> None:
+    """Clear the mark of a queued flush (the flush ended, or it could not be queued), so that the
+    next push over the threshold queues one again."""
+    _asked_until.pop(buffer.name, None)
+    cache.delete(flush_queued_key(buffer))
 
 
 class InProcessBuffer(EventBuffer):

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 
 from ..conf import app_settings
-from .buffer import EventBuffer, flush_queued_key, get_buffer
+from .buffer import EventBuffer, get_buffer, release_flush
 from .writer import WriteResult, write_events
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def flush_shard(shard: EventBuffer) -> WriteResult | None:
             cache.delete(lock_key)
     # Cleared before the length is read: a push after this queues a flush itself, one before it
     # is counted here.
-    cache.delete(flush_queued_key(shard))
+    release_flush(shard)
     if len(shard) >= batch_size:
         shard.schedule_flush()
     return WriteResult(stored=stored, duplicates=duplicates, invalid=invalid)

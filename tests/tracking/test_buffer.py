@@ -23,6 +23,7 @@ from personalization.tracking.buffer import (
     RedisBuffer,
     flush_queued_key,
     get_buffer,
+    release_flush,
 )
 from personalization.tracking.collect import enqueue, flush_buffer, flush_lock_key
 from personalization.tracking.events import make_event
@@ -256,7 +257,7 @@ def test_pushes_during_a_flush_queue_no_task_and_the_flush_clears_the_mark(
         EventBuffer.schedule_flush(shard)
 
     monkeypatch.setattr(shard, "schedule_flush", trigger)
-    cache.delete(flush_queued_key(shard))
+    release_flush(shard)
     shard.push(make_events(2))
     trigger()
     real_write = collect.write_events
@@ -320,9 +321,36 @@ def test_queued_flushes_are_debounced(monkeypatch: pytest.MonkeyPatch) -> None:
     redis_buffer.schedule_flush()
     assert len(queued) == 1
     # A flush clears the mark as it ends, so the next burst queues a task again.
-    cache.delete(flush_queued_key(redis_buffer))
+    release_flush(redis_buffer)
     redis_buffer.schedule_flush()
     assert len(queued) == 2
+
+
+def test_a_process_that_asked_for_a_flush_does_not_ask_the_cache_again_for_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from personalization.tracking import buffer as buffer_module
+
+    queued: list[bool] = []
+    monkeypatch.setattr(tasks.flush_events, "delay", lambda **kwargs: queued.append(True))
+    redis_buffer = RedisBuffer(key=f"p13n-test-debounce-{uuid.uuid4().hex}", shards=1)
+    asked: list[str] = []
+    real_add = buffer_module.cache.add
+    monkeypatch.setattr(
+        buffer_module.cache, "add", lambda key, *args: asked.append(key) or real_add(key, *args)
+    )
+    clock = [1000.0]
+    monkeypatch.setattr(buffer_module.time, "monotonic", lambda: clock[0])
+    try:
+        for _ in range(50):  # a backlog: every push is over the threshold
+            redis_buffer.schedule_flush()
+        assert (len(queued), len(asked)) == (1, 1)
+        clock[0] += buffer_module.LOCAL_DEBOUNCE_SECONDS
+        redis_buffer.schedule_flush()
+        # The cache is asked again, and its mark (set for BUFFER_FLUSH_INTERVAL) still holds.
+        assert (len(queued), len(asked)) == (1, 2)
+    finally:
+        release_flush(redis_buffer)
 
 
 def test_an_unreachable_broker_does_not_fail_the_producer(
@@ -396,7 +424,7 @@ def test_the_size_trigger_has_the_worker_flush(celery_worker_process: dict[str, 
     vid = new_visitor_id()
     # The trigger counts the events of the shard that receives them: one visitor's.
     [(shard, _events)] = buffer.route(make_events(1, vid))
-    cache.delete(flush_queued_key(shard))
+    release_flush(shard)
     size = app_settings.BUFFER_FLUSH_SIZE
     enqueue(make_events(size - 1, vid))
     enqueue(make_events(1, vid))

@@ -26,8 +26,8 @@ from personalization.tracking.buffer import (
     RedisBuffer,
     decode_events,
     encode_event,
-    flush_queued_key,
     get_buffer,
+    release_flush,
     shard_index,
 )
 from personalization.tracking.collect import enqueue, flush_buffer, flush_lock_key
@@ -133,7 +133,7 @@ def test_enqueue_routes_and_triggers_per_shard(
     queued: list[dict[str, Any]] = []
     monkeypatch.setattr(tasks.flush_events, "delay", lambda **kwargs: queued.append(kwargs))
     for shard in buffer.shards():
-        cache.delete(flush_queued_key(shard))
+        release_flush(shard)
     try:
         groups = visitors_per_shard(1)
         enqueue(make_events(2, groups[1][0]) + make_events(3, groups[2][0]))
@@ -143,7 +143,7 @@ def test_enqueue_routes_and_triggers_per_shard(
         assert [len(shard) for shard in buffer.shards()] == [0, 3, 3, 0]
     finally:
         for shard in buffer.shards():
-            cache.delete(flush_queued_key(shard))
+            release_flush(shard)
         buffer.client.delete(*(f"{buffer.key}:{n}" for n in range(1, SHARDS)), buffer.key)
 
 

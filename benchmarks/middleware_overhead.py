@@ -20,9 +20,9 @@ earlier (the visitor id), so the middleware does all of its work: consent, visit
 remembered for ``recently_viewed``, the tracker tag's signed token.
 
 The settings are the embedded mode of the demo shop (SQLite, local-memory cache, in-process
-event buffer, an untrained recommender store: the widgets show content-based and trending
-lists): the buffer's flusher thread writes the events to the database in the background, as it
-does in that mode. Its CPU time is reported on its own; it shares the process (and the GIL) with
+event buffer), and the recommenders are trained as ``make demo`` trains them. The buffer's
+flusher thread writes the events to the database in the background, as it does in that mode.
+Its CPU time is reported on its own; it shares the process (and the GIL) with
 the requests of every handler, so it slows all alike and the ratio does not include it.
 
 Prints p50 and p90 latency of each handler, the ratios of the medians (target: with / context
@@ -226,6 +226,7 @@ def run(args: argparse.Namespace, rng: random.Random) -> int:
 
     from demo_shop.shop.models import Product
     from personalization.models.tracking import Event
+    from personalization.recommendations.attribution import flush_impressions
     from personalization.tasks import flush_events
     from personalization.tracking.buffer import get_buffer
 
@@ -238,7 +239,13 @@ def run(args: argparse.Namespace, rng: random.Random) -> int:
         months=args.months,
         stdout=io.StringIO(),
     )
-    print(f"Seeded the demo shop in {time.perf_counter() - started:.0f} s", flush=True)
+    # As `make demo` does: the product pages show trained recommendations.
+    call_command("train_recommenders", stdout=io.StringIO())
+    print(
+        f"Seeded the demo shop and trained its recommenders in "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     seeded_events = Event.objects.count()
 
     assert MIDDLEWARE in settings.MIDDLEWARE, "the demo settings must include the middleware"
@@ -258,6 +265,20 @@ def run(args: argparse.Namespace, rng: random.Random) -> int:
         # The first visit sets the visitor cookie (and whatever else the shop sets).
         call(tracked, environ("/", browser, ""), browser)
     assert all("p13n_vid" in b.cookies for b in browsers), "the middleware set no visitor cookie"
+
+    # The pages compared: the same widgets with the middleware and with the context only.
+    widgets = {
+        name: sum(
+            page(handler, environ(path, browsers[0], ""), browsers[0]).count('data-p13n-rec="')
+            for path in paths[:20]
+        )
+        for name, handler in handlers.items()
+    }
+    if widgets["with"] != widgets["context only"] or not widgets["with"]:
+        print(f"UNEXPECTED: recommendation lists on 20 product pages: {widgets}")
+        flush_events()
+        flush_impressions()
+        return 1
 
     timings: dict[str, list[int]] = {name: [] for name in handlers}
     cpu: dict[str, list[int]] = {name: [] for name in handlers}
@@ -279,21 +300,11 @@ def run(args: argparse.Namespace, rng: random.Random) -> int:
                 timings[name].append(took)
                 cpu[name].append(took_cpu)
 
-    # The pages compared: the same widgets with the middleware and with the context only.
-    widgets = {
-        name: sum(
-            page(handler, environ(path, browsers[0], ""), browsers[0]).count('data-p13n-rec="')
-            for path in paths[:20]
-        )
-        for name, handler in handlers.items()
-    }
-    if widgets["with"] != widgets["context only"] or not widgets["with"]:
-        print(f"UNEXPECTED: recommendation lists on 20 product pages: {widgets}")
-        return 1
-
     flusher = next(t for t in threading.enumerate() if t.name == "personalization-flusher")
     flusher_cpu = thread_cpu_seconds(flusher.native_id)
     flush_events()
+    # Before the database's folder is removed: the flusher threads would write at exit.
+    flush_impressions()
     recorded = Event.objects.count() - seeded_events
     tracked_views = len(warmup) + args.iterations + len(browsers) + 20
     miss = first_view_cost(paths[: min(len(paths), 300)])

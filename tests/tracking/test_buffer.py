@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import OperationalError
 
 from personalization import tasks
 from personalization.conf import app_settings
@@ -49,8 +50,13 @@ def stored_ids() -> list[str]:
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return True
+        try:
+            if condition():
+                return True
+        except OperationalError:
+            # The test database of the embedded mode is a shared-cache in-memory SQLite, whose
+            # readers fail at once ("database table is locked") while the flusher thread writes.
+            pass
         time.sleep(0.05)
     return condition()
 
@@ -393,6 +399,7 @@ def test_embedded_mode_flushes_in_a_thread_when_the_size_is_reached(settings: An
     enqueue(events[4:])
     assert wait_for(lambda: Event.objects.count() == 5)
     assert wait_for(lambda: len(get_buffer()) == 0)
+    wait_until_flushed()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -401,6 +408,13 @@ def test_embedded_mode_flushes_in_a_thread_every_interval(settings: Any) -> None
     enqueue(make_events(1))
     assert app_settings.BUFFER_FLUSH_SIZE > 1
     assert wait_for(lambda: Event.objects.count() == 1)
+    wait_until_flushed()
+
+
+def wait_until_flushed() -> None:
+    """Until the flusher thread's flush has ended (it holds the flush lock until then): the
+    test's teardown empties the tables, which fails while the thread still writes."""
+    assert wait_for(lambda: cache.get(flush_lock_key(get_buffer())) is None)
 
 
 @pytest.mark.services

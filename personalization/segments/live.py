@@ -281,14 +281,25 @@ _catalogue: list[Catalogue] = []
 
 def product_attributes() -> Catalogue:
     """The catalogue's product attributes, read at most once per
-    ``SEGMENT_PRODUCT_CACHE_SECONDS`` per process."""
-    ttl = app_settings.SEGMENT_PRODUCT_CACHE_SECONDS
-    if _catalogue and time.monotonic() - _catalogue[0].loaded_at < ttl:
+    ``SEGMENT_PRODUCT_CACHE_SECONDS`` per process.
+
+    An empty catalogue is not kept: read while the store had no products (a new shop, a process
+    started before its import), it would give every product added since the percentile of an
+    empty price list, 50, until it expired.
+    """
+    if _catalogue_is_fresh():
         return _catalogue[0]
     with _catalogue_lock:
-        if not _catalogue or time.monotonic() - _catalogue[0].loaded_at >= ttl:
+        if not _catalogue_is_fresh():
             _catalogue[:] = [Catalogue(get_adapter().iter_products())]
         return _catalogue[0]
+
+
+def _catalogue_is_fresh() -> bool:
+    ttl = app_settings.SEGMENT_PRODUCT_CACHE_SECONDS
+    return bool(
+        _catalogue and _catalogue[0].prices and time.monotonic() - _catalogue[0].loaded_at < ttl
+    )
 
 
 def _forget_products(*, setting: str, **_: Any) -> None:

@@ -68,6 +68,19 @@ def test_a_product_added_since_the_catalogue_was_read_is_fetched_alone(products)
     assert catalogue_before("no-such-product") == {}
 
 
+def test_a_catalogue_read_while_the_store_was_empty_is_read_again() -> None:
+    live._forget_products(setting="PERSONALIZATION")
+    empty = live.product_attributes()
+    assert empty.prices == []
+    cheap = [make_product(price=10 + n) for n in range(4)]
+    dear = make_product(price=900)
+    catalogue_now = live.product_attributes()
+    assert catalogue_now is not empty
+    assert catalogue_now(str(dear.pk))["price_percentile"] == 90.0
+    assert catalogue_now(str(cheap[0].pk))["price_percentile"] == 10.0
+    assert live.product_attributes() is catalogue_now
+
+
 def test_high_intent_shoppers_enter_on_two_dear_cart_adds_and_leave_when_they_age(
     products, capture
 ) -> None:

@@ -23,6 +23,7 @@ import copy
 import datetime as dt
 import logging
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -52,7 +53,11 @@ LIST_TYPES = ("person", "product", "global")
 PEOPLE_PER_BLOCK = 2_000
 ENTRIES_PER_WRITE = 1_000
 LOCK_KEY = f"{store.KEY_PREFIX}:training-lock"
-LOCK_SECONDS = 6 * 60 * 60
+#: The lock lives this long past the last heartbeat: a run whose process died (a killed worker)
+#: blocks the next one for at most this long, however long training takes.
+LOCK_SECONDS = 5 * 60
+#: How often a running training renews its lock.
+HEARTBEAT_SECONDS = 30
 EVALUATION_K = 10
 
 Progress = Callable[[str], None]
@@ -179,9 +184,41 @@ def train(
         _fail(run, [], "another training run is in progress")
         raise TrainingError(f"run {run.pk}: another training run is in progress")
     try:
-        return _train(run, kinds, now or timezone.now(), holdout_days, say)
+        with _LockHeartbeat():
+            _fail_interrupted_runs(run)
+            return _train(run, kinds, now or timezone.now(), holdout_days, say)
     finally:
         cache.delete(LOCK_KEY)
+
+
+class _LockHeartbeat:
+    """Renews the training lock every :data:`HEARTBEAT_SECONDS` from a thread while the block
+    runs, so that the lock outlives a long run but not a dead process."""
+
+    def __enter__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name="personalization-training-heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                cache.touch(LOCK_KEY, LOCK_SECONDS)
+            except Exception:
+                logger.exception("Could not renew the recommender training lock")
+
+
+def _fail_interrupted_runs(current: TrainingRun) -> None:
+    """Runs still marked running while this one holds the lock were interrupted (their process
+    died before it could record the end): record them as failed, and their versions."""
+    for run in TrainingRun.objects.filter(status=TrainingRun.RUNNING).exclude(pk=current.pk):
+        _fail(run, [], "interrupted: the process running it stopped before it ended")
 
 
 def _train(

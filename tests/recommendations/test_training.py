@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -403,6 +404,31 @@ def test_only_one_training_at_a_time(shop: Shop) -> None:
     assert TrainingRun.objects.get().error == "another training run is in progress"
     cache.delete(training.LOCK_KEY)
     assert train_now().status == TrainingRun.SUCCEEDED
+
+
+def test_a_running_training_keeps_its_lock_alive_and_a_dead_one_lets_it_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(training, "LOCK_SECONDS", 1)
+    monkeypatch.setattr(training, "HEARTBEAT_SECONDS", 0.2)
+    cache.add(training.LOCK_KEY, "run", timeout=training.LOCK_SECONDS)
+    try:
+        with training._LockHeartbeat():
+            time.sleep(2)
+            assert cache.get(training.LOCK_KEY) == "run"
+        # The process "died": no more heartbeats, and the lock expires on its own.
+        time.sleep(1.5)
+        assert cache.get(training.LOCK_KEY) is None
+    finally:
+        cache.delete(training.LOCK_KEY)
+
+
+def test_a_run_left_running_by_a_dead_process_is_recorded_as_interrupted(shop: Shop) -> None:
+    dead = TrainingRun.objects.create(trigger="beat", status=TrainingRun.RUNNING)
+    assert train_now().status == TrainingRun.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == TrainingRun.FAILED
+    assert dead.error.startswith("interrupted")
 
 
 def test_bad_configuration_is_reported_by_kind(settings) -> None:

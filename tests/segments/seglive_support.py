@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from personalization.models import Segment, Visitor
+from personalization.segmentation.rules import BUILTIN_RULES
 from personalization.segments import live
 from personalization.tracking.events import make_event
 from personalization.tracking.writer import write_events
@@ -61,3 +62,18 @@ def slugs_of(memberships: Any) -> set[str]:
 
 def make_rule_segment(slug: str, rule: dict, mode: str = Segment.DYNAMIC) -> Segment:
     return Segment.objects.create(slug=slug, name=slug, kind=Segment.RULE, mode=mode, rule=rule)
+
+
+def high_intent_segment() -> Segment:
+    """The built-in "high-intent-shoppers" segment, made again if a transactional test emptied
+    the table its data migration filled."""
+    segment, _created = Segment.objects.get_or_create(
+        slug="high-intent-shoppers",
+        defaults={
+            "name": "High-intent shoppers",
+            "kind": Segment.RULE,
+            "mode": Segment.DYNAMIC,
+            "rule": BUILTIN_RULES["high-intent-shoppers"],
+        },
+    )
+    return segment

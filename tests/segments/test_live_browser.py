@@ -9,12 +9,12 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from personalization.models import Event, Segment
-from personalization.segmentation.rules import BUILTIN_RULES
+from personalization.models import Event
 from personalization.segments import live
 from personalization.tasks import flush_events
 from tests.factories import make_category, make_product
 from tests.playwright_fixtures import PageLog
+from tests.segments.seglive_support import high_intent_segment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,16 +24,7 @@ CONSENT_ALL = "1:analytics+personalization"
 def test_two_dear_cart_adds_show_the_high_intent_banner(
     page: Page, page_log: PageLog, live_server
 ) -> None:
-    # A transactional test empties the tables the data migration filled.
-    Segment.objects.get_or_create(
-        slug="high-intent-shoppers",
-        defaults={
-            "name": "High-intent shoppers",
-            "kind": Segment.RULE,
-            "mode": Segment.DYNAMIC,
-            "rule": BUILTIN_RULES["high-intent-shoppers"],
-        },
-    )
+    high_intent_segment()
     category = make_category("Audio")
     for n in range(8):
         make_product(category=category, price=20 + n)

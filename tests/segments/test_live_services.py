@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from personalization.models import Event, Segment, Visitor
-from personalization.segmentation.rules import BUILTIN_RULES
+from personalization.models import Event, Visitor
 from personalization.segments.membership import segment_slugs
 from personalization.tasks import flush_events
 from tests.api.support import make_visitor
 from tests.factories import make_category, make_product
+from tests.segments.seglive_support import high_intent_segment
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -20,16 +20,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def test_events_posted_to_the_api_put_the_visitor_into_high_intent_shoppers(
     celery_worker_process: dict[str, str],
 ) -> None:
-    # A transactional test empties the tables the data migration filled.
-    Segment.objects.get_or_create(
-        slug="high-intent-shoppers",
-        defaults={
-            "name": "High-intent shoppers",
-            "kind": Segment.RULE,
-            "mode": Segment.DYNAMIC,
-            "rule": BUILTIN_RULES["high-intent-shoppers"],
-        },
-    )
+    high_intent_segment()
     category = make_category()
     for n in range(8):
         make_product(category=category, price=10 + n)
